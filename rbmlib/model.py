@@ -1,0 +1,366 @@
+r"""The binary restricted Boltzmann machine.
+
+An RBM with visible units :math:`v \in \{0,1\}^{n_v}` and hidden units
+:math:`h \in \{0,1\}^{n_h}` has the energy
+
+.. math::
+
+    E(v, h) = -a^\top v - b^\top h - v^\top W h ,
+
+with weights ``W`` of shape ``(n_visible, n_hidden)``, visible biases ``a`` and
+hidden biases ``b``. Its conditionals factorise,
+
+.. math::
+
+    p(h_j = 1 \mid v) = \sigma(b_j + (v W)_j), \qquad
+    p(v_i = 1 \mid h) = \sigma(a_i + (W h)_i),
+
+and summing out ``h`` gives the free energy
+
+.. math::
+
+    F(v) = -a^\top v - \sum_j \log\bigl(1 + e^{b_j + (vW)_j}\bigr),
+    \qquad p(v) = e^{-F(v)} / Z .
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from scipy.special import expit
+
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt or does not describe a valid RBM."""
+
+
+def as_rng(rng) -> np.random.Generator:
+    """Return ``rng`` if it is a Generator, else ``np.random.default_rng(rng)``.
+
+    ``None`` and integers are accepted as seeds; anything else is an error.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def softplus(x):
+    r"""Numerically stable :math:`\log(1 + e^x)`, computed in the dtype of ``x``."""
+    return np.logaddexp(x, 0, dtype=np.result_type(x, np.float32))
+
+
+def _check_units(x, n: int, what: str, dtype) -> np.ndarray:
+    """Validate a batch of unit values: 2-D ``(N, n)`` (1-D is a single row), finite, in [0, 1]."""
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_:
+        arr = arr.astype(dtype)
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n:
+        raise ValueError(f"{what} must have shape (N, {n}), got {np.shape(x)}")
+    arr = arr.astype(dtype, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} contains NaN or infinite values")
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"{what} must lie in [0, 1], got values in [{arr.min()}, {arr.max()}]")
+    return arr
+
+
+class RBM:
+    r"""A binary–binary restricted Boltzmann machine.
+
+    Parameters
+    ----------
+    n_visible, n_hidden : int
+        Numbers of visible and hidden units (784 and, e.g., 10 or 400 for MNIST).
+    seed : int, numpy.random.Generator or None
+        Source of the initial parameters. As in the assignment, ``W`` and ``a`` are
+        drawn from :math:`U(-0.01, 0.01)` and ``b`` is zero.
+    dtype : numpy dtype
+        ``float32`` (default, fast) or ``float64`` (for exact checks).
+
+    Attributes
+    ----------
+    W : ndarray, shape (n_visible, n_hidden)
+    a : ndarray, shape (n_visible,)
+        Visible biases.
+    b : ndarray, shape (n_hidden,)
+        Hidden biases.
+    metadata : dict
+        Free-form, JSON-serialisable information saved with the model
+        (training configuration, history, provenance).
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, *, seed=None, dtype=np.float32):
+        for name, n in (("n_visible", n_visible), ("n_hidden", n_hidden)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"{name} must be a positive integer, got {n!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        rng = as_rng(seed)
+        self.W = rng.uniform(-0.01, 0.01, size=(n_visible, n_hidden)).astype(dtype)
+        self.a = rng.uniform(-0.01, 0.01, size=n_visible).astype(dtype)
+        self.b = np.zeros(n_hidden, dtype=dtype)
+        self.metadata: dict = {}
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_visible(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_hidden(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.W.dtype
+
+    def __repr__(self) -> str:
+        return f"RBM(n_visible={self.n_visible}, n_hidden={self.n_hidden}, dtype={self.dtype.name})"
+
+    def astype(self, dtype) -> "RBM":
+        """Return a copy of the model with parameters in ``dtype``."""
+        out = RBM.__new__(RBM)
+        out.W, out.a, out.b = (np.array(x, dtype=dtype) for x in (self.W, self.a, self.b))
+        out.metadata = json.loads(json.dumps(self.metadata))
+        return out
+
+    def copy(self) -> "RBM":
+        return self.astype(self.dtype)
+
+    def _v(self, v):
+        return _check_units(v, self.n_visible, "v", self.dtype)
+
+    def _h(self, h):
+        return _check_units(h, self.n_hidden, "h", self.dtype)
+
+    # ----------------------------------------------------------- conditionals
+    def hidden_probs(self, v) -> np.ndarray:
+        r""":math:`p(h_j=1 \mid v) = \sigma(b_j + (vW)_j)`.
+
+        Parameters
+        ----------
+        v : array_like, shape (N, n_visible)
+
+        Returns
+        -------
+        ndarray, shape (N, n_hidden)
+        """
+        return expit(self._v(v) @ self.W + self.b)
+
+    def visible_probs(self, h) -> np.ndarray:
+        r""":math:`p(v_i=1 \mid h) = \sigma(a_i + (W h)_i)` — the assignment's ``SampleVisibleProb``.
+
+        Parameters
+        ----------
+        h : array_like, shape (N, n_hidden)
+
+        Returns
+        -------
+        ndarray, shape (N, n_visible)
+        """
+        return expit(self._h(h) @ self.W.T + self.a)
+
+    def sample_hidden(self, v, rng=None) -> np.ndarray:
+        """Draw :math:`h \\sim p(h \\mid v)` — the assignment's ``SampleHidden``.
+
+        Returns an array of 0/1 values, shape (N, n_hidden), in the model's dtype.
+        """
+        p = self.hidden_probs(v)
+        return (as_rng(rng).random(p.shape, dtype=p.dtype) < p).astype(p.dtype)
+
+    def sample_visible(self, h, rng=None) -> np.ndarray:
+        """Draw :math:`v \\sim p(v \\mid h)` — the assignment's ``SampleVisible``.
+
+        Returns an array of 0/1 values, shape (N, n_visible), in the model's dtype.
+        """
+        p = self.visible_probs(h)
+        return (as_rng(rng).random(p.shape, dtype=p.dtype) < p).astype(p.dtype)
+
+    # --------------------------------------------------------------- energies
+    def energy(self, v, h) -> np.ndarray:
+        r""":math:`E(v,h) = -a^\top v - b^\top h - v^\top W h`, shape (N,)."""
+        v, h = self._v(v), self._h(h)
+        if v.shape[0] != h.shape[0]:
+            raise ValueError(f"v and h must have the same number of rows, got {v.shape[0]} and {h.shape[0]}")
+        return -(v @ self.a) - (h @ self.b) - np.einsum("ni,ij,nj->n", v, self.W, h)
+
+    def free_energy(self, v) -> np.ndarray:
+        r"""Free energy :math:`F(v) = -\log \sum_h e^{-E(v,h)}`.
+
+        .. math::
+
+            F(v) = -a^\top v - \sum_j \operatorname{softplus}(b_j + (vW)_j)
+
+        Parameters
+        ----------
+        v : array_like, shape (N, n_visible)
+
+        Returns
+        -------
+        ndarray, shape (N,)
+        """
+        v = self._v(v)
+        return -(v @ self.a) - softplus(v @ self.W + self.b).sum(axis=1)
+
+    # ------------------------------------------------------------------ Gibbs
+    def gibbs(self, v, steps: int, rng=None, clamp=None):
+        r"""Run ``steps`` rounds of block Gibbs sampling :math:`v \to h \to v`.
+
+        Parameters
+        ----------
+        v : array_like, shape (N, n_visible)
+            Starting visible states (0/1; probabilities are binarised first).
+        steps : int
+            Number of up–down rounds (``steps >= 1``).
+        rng : numpy.random.Generator or int or None
+        clamp : array_like of bool, shape (n_visible,) or (N, n_visible), optional
+            Visible units held at their starting values (for recall).
+
+        Returns
+        -------
+        v : ndarray, shape (N, n_visible)
+            The final visible sample (``SampleVisible``).
+        p : ndarray, shape (N, n_visible)
+            :math:`p(v \mid h)` of the last step (``SampleVisibleProb``);
+            clamped units show their clamped value.
+        """
+        rng = as_rng(rng)
+        if not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        v = self._v(v)
+        if np.any((v != 0) & (v != 1)):
+            v = (rng.random(v.shape, dtype=v.dtype) < v).astype(self.dtype)
+        else:
+            v = v.copy()
+        if clamp is not None:
+            clamp = np.asarray(clamp)
+            if clamp.dtype != np.bool_:
+                raise TypeError(f"clamp must be a boolean mask, got dtype {clamp.dtype}")
+            try:
+                clamp = np.broadcast_to(clamp, v.shape)
+            except ValueError:
+                raise ValueError(f"clamp must have shape ({self.n_visible},) or {v.shape}, got {clamp.shape}") from None
+            fixed = v[clamp]
+        p = v
+        for _ in range(steps):
+            hp = expit(v @ self.W + self.b)
+            h = (rng.random(hp.shape, dtype=hp.dtype) < hp).astype(self.dtype)
+            p = expit(h @ self.W.T + self.a)
+            v = (rng.random(p.shape, dtype=p.dtype) < p).astype(self.dtype)
+            if clamp is not None:
+                v[clamp] = fixed
+                p[clamp] = fixed
+        return v, p
+
+    # -------------------------------------------------------------------- I/O
+    def save(self, path, metadata: dict | None = None) -> Path:
+        """Save to ``path`` (``.npz``) atomically: write a temporary file, then rename.
+
+        The archive holds the arrays ``W``, ``a``, ``b`` and ``metadata`` (JSON text
+        with the format version and :attr:`metadata`, updated by ``metadata``).
+        """
+        path = Path(path)
+        if metadata:
+            self.metadata.update(metadata)
+        meta = {"format_version": FORMAT_VERSION, "n_visible": self.n_visible,
+                "n_hidden": self.n_hidden, "dtype": self.dtype.name, **self.metadata}
+        try:
+            text = json.dumps(meta)
+        except TypeError as err:
+            raise ValueError(f"model metadata must be JSON-serialisable: {err}") from None
+        atomic_savez(path, W=self.W, a=self.a, b=self.b, metadata=np.array(text))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "RBM":
+        """Load a model saved by :meth:`save`, checking it thoroughly.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ModelFileError
+            If the file is not an ``.npz`` archive, holds pickles, lacks an array,
+            or has mismatched shapes, a wrong dtype or non-finite values.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"model file not found: {path}")
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(f"{path}: not a valid .npz model file (not a zip archive)")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except ValueError as err:
+            if "pickle" in str(err).lower():
+                raise ModelFileError(f"{path}: refusing to load pickled objects from a model file") from None
+            raise ModelFileError(f"{path}: not a valid .npz model file ({err})") from None
+        except (OSError, zipfile.BadZipFile, EOFError) as err:
+            raise ModelFileError(f"{path}: not a valid .npz model file ({err})") from None
+        missing = [k for k in ("W", "a", "b", "metadata") if k not in arrays]
+        if missing:
+            raise ModelFileError(f"{path}: missing array(s) {', '.join(missing)}")
+        try:
+            meta = json.loads(str(arrays["metadata"]))
+        except json.JSONDecodeError as err:
+            raise ModelFileError(f"{path}: metadata is not valid JSON ({err})") from None
+        if not isinstance(meta, dict):
+            raise ModelFileError(f"{path}: metadata must be a JSON object")
+        version = meta.pop("format_version", None)
+        if version != FORMAT_VERSION:
+            raise ModelFileError(f"{path}: unsupported format version {version!r} (expected {FORMAT_VERSION})")
+        W, a, b = arrays["W"], arrays["a"], arrays["b"]
+        for name, arr, nd in (("W", W, 2), ("a", a, 1), ("b", b, 1)):
+            if arr.ndim != nd:
+                raise ModelFileError(f"{path}: {name} must be {nd}-D, got shape {arr.shape}")
+            if arr.dtype not in (np.float32, np.float64):
+                raise ModelFileError(f"{path}: {name} has dtype {arr.dtype}, expected float32 or float64")
+            if not np.all(np.isfinite(arr)):
+                raise ModelFileError(f"{path}: {name} contains NaN or infinite values")
+        if a.shape[0] != W.shape[0] or b.shape[0] != W.shape[1]:
+            raise ModelFileError(f"{path}: shapes do not match: W {W.shape}, a {a.shape}, b {b.shape}")
+        if not (W.dtype == a.dtype == b.dtype):
+            raise ModelFileError(f"{path}: W, a and b must share one dtype, got {W.dtype}, {a.dtype}, {b.dtype}")
+        for key in ("n_visible", "n_hidden"):
+            expect = W.shape[0] if key == "n_visible" else W.shape[1]
+            if key in meta and meta[key] != expect:
+                raise ModelFileError(f"{path}: metadata says {key}={meta[key]} but W has shape {W.shape}")
+        for key in ("n_visible", "n_hidden", "dtype"):
+            meta.pop(key, None)
+        rbm = cls.__new__(cls)
+        rbm.W, rbm.a, rbm.b = W, a, b
+        rbm.metadata = meta
+        return rbm
+
+
+def atomic_savez(path, **arrays) -> None:
+    """``np.savez_compressed`` to a temporary file in the same folder, then ``os.replace``.
+
+    A crash or Ctrl-C leaves either the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
