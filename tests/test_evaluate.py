@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+
+from rbmlib import RBM, fit, log_likelihood, log_partition, reconstruction_error
+from rbmlib.evaluate import beta_schedule, exact_log_probs, log_likelihood_gradient
+from helpers_exact import all_states, brute_log_p, brute_log_z, random_rbm
+
+
+@pytest.mark.parametrize("nv, nh", [(6, 4), (4, 6), (7, 7)])
+def test_exact_log_z_equals_brute_force(nv, nh):
+    rbm = random_rbm(nv, nh, seed=nv + nh)
+    assert log_partition(rbm, "exact").log_z == pytest.approx(brute_log_z(rbm), abs=1e-10)
+
+
+def test_exact_log_z_in_chunks_matches_one_chunk():
+    from rbmlib.evaluate import _exact_log_z
+    rbm = random_rbm(9, 11, seed=1)
+    assert _exact_log_z(rbm, chunk=7) == pytest.approx(_exact_log_z(rbm, chunk=1 << 20), abs=1e-10)
+
+
+def test_exact_refuses_large_models():
+    with pytest.raises(ValueError, match="refusing beyond 25"):
+        log_partition(RBM(30, 26), "exact")
+
+
+def test_exact_log_probs_and_log_likelihood():
+    rbm = random_rbm()
+    V, ref = brute_log_p(rbm)
+    states, log_p = exact_log_probs(rbm)
+    order = np.lexsort(states.T[::-1] * -1)  # any order: compare as dicts
+    d1 = {tuple(s): lp for s, lp in zip(states, log_p)}
+    for s, lp in zip(V, ref):
+        assert d1[tuple(s)] == pytest.approx(lp, abs=1e-10)
+    assert np.exp(log_p).sum() == pytest.approx(1.0, abs=1e-12)
+    v = V[[1, 5, 9]]
+    assert log_likelihood(rbm, v, log_partition(rbm)) == pytest.approx(ref[[1, 5, 9]].mean(), abs=1e-10)
+
+
+def test_gradient_matches_finite_differences():
+    rbm = random_rbm(6, 4, seed=7)
+    rng = np.random.default_rng(0)
+    v = (rng.random((10, 6)) < 0.4).astype(float)
+    grad = log_likelihood_gradient(rbm, v)
+
+    def ll(m):
+        return log_likelihood(m, v, log_partition(m, "exact"))
+    eps = 1e-5
+    for name in "Wab":
+        param = getattr(rbm, name)
+        num = np.zeros_like(param)
+        for idx in np.ndindex(param.shape):
+            old = param[idx]
+            param[idx] = old + eps
+            up = ll(rbm)
+            param[idx] = old - eps
+            down = ll(rbm)
+            param[idx] = old
+            num[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad[name], num, atol=1e-7, err_msg=name)
+
+
+def test_beta_schedule():
+    betas = beta_schedule(14500)
+    assert betas[0] == 0 and betas[-1] == 1 and len(betas) == 14501
+    assert np.all(np.diff(betas) > 0)
+    with pytest.raises(ValueError, match="n_betas"):
+        beta_schedule(3)
+
+
+def test_ais_and_reverse_ais_bracket_exact_log_z():
+    rbm = random_rbm(10, 6, scale=1.5, seed=11)
+    exact = log_partition(rbm, "exact").log_z
+    fwd = log_partition(rbm, "ais", n_betas=3000, n_runs=400, seed=0)
+    # exact model samples for the reverse chains
+    states, log_p = exact_log_probs(rbm)
+    rng = np.random.default_rng(1)
+    samples = states[rng.choice(len(states), size=400, p=np.exp(log_p))]
+    rev = log_partition(rbm, "reverse_ais", samples=samples, n_betas=3000, seed=2)
+    assert fwd.method == "ais" and rev.method == "reverse_ais"
+    assert abs(fwd.log_z - exact) < 0.05 and abs(rev.log_z - exact) < 0.05
+    assert fwd.low <= exact <= rev.high
+    assert min(fwd.low, rev.low) <= exact <= max(fwd.high, rev.high)
+    assert 0 < fwd.stderr < 0.05
+
+
+def test_ais_detects_a_wrong_model():
+    """AIS for one model is far from another model's exact log Z: the check has power."""
+    rbm = random_rbm(10, 6, scale=1.5, seed=11)
+    other = random_rbm(10, 6, scale=1.5, seed=12)
+    est = log_partition(rbm, "ais", n_betas=1000, n_runs=100, seed=0).log_z
+    assert abs(est - log_partition(other, "exact").log_z) > 0.5
+
+
+def test_ais_same_seed_same_result():
+    rbm = random_rbm(8, 5, seed=3)
+    a = log_partition(rbm, "ais", n_betas=500, n_runs=20, seed=4)
+    b = log_partition(rbm, "ais", n_betas=500, n_runs=20, seed=4)
+    assert a.log_z == b.log_z
+
+
+def test_log_partition_bad_args():
+    rbm = random_rbm()
+    with pytest.raises(ValueError, match="method"):
+        log_partition(rbm, "magic")
+    with pytest.raises(ValueError, match="n_runs"):
+        log_partition(rbm, "ais", n_runs=1)
+    with pytest.raises(TypeError, match="RBM"):
+        log_partition("model")
+    with pytest.raises(ValueError, match="binary"):
+        log_partition(rbm, "reverse_ais", samples=np.full((4, 6), 0.5), n_betas=100)
+    with pytest.raises(ValueError, match="finite"):
+        log_likelihood(rbm, np.zeros((1, 6)), float("nan"))
+
+
+def test_reconstruction_error_zero_for_a_deterministic_identity():
+    rbm = RBM(4, 4, dtype=np.float64)
+    rbm.W = np.eye(4) * 40 - 20 * np.ones((4, 4)) * 0   # h_j copies v_j, v_i copies h_i
+    rbm.a = np.full(4, -20.0)
+    rbm.b = np.full(4, -20.0)
+    v = all_states(4)
+    assert reconstruction_error(rbm, v, rng=0) < 1e-12
+    assert reconstruction_error(RBM(4, 4, seed=0, dtype=np.float64), v, rng=0) == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.slow
+def test_ais_within_a_tenth_of_a_nat_on_an_mnist_model(mnist):
+    """AIS on an MNIST-trained 15-hidden-unit model lands within 0.1 nats of exact log Z."""
+    images = mnist[0][:20000]
+    rbm = RBM(784, 15, seed=0)
+    fit(rbm, images, epochs=2, seed=0, progress=False)
+    exact = log_partition(rbm, "exact").log_z
+    est = log_partition(rbm, "ais", data=images, n_betas=14500, n_runs=100, seed=1)
+    assert abs(est.log_z - exact) < 0.1, (est, exact)
