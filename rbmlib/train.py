@@ -104,13 +104,18 @@ class _Sampler:
     def __len__(self):
         return self.x.shape[0]
 
-    def draw(self, idx, rng) -> np.ndarray:
+    def uniforms(self, n: int, rng) -> np.ndarray:
+        """Random thresholds for ``n`` images: ``uint8`` on {0..254}, or float32 on [0, 1)."""
+        if self.x.dtype == np.uint8:
+            return rng.integers(0, 255, size=(n, self.x.shape[1]), dtype=np.uint8)
+        return rng.random((n, self.x.shape[1]), dtype=np.float32)
+
+    def draw(self, idx, rng, out=None) -> np.ndarray:
+        """Binarise the images ``idx``: 1 where the threshold is below the intensity."""
         x = self.x[idx]
-        if x.dtype == np.uint8:
-            r = rng.integers(0, 255, size=x.shape, dtype=np.uint8)
-        else:
-            r = rng.random(x.shape, dtype=np.float32)
-        return np.less(r, x).view(np.uint8).astype(np.float32)
+        if out is None:
+            out = np.empty(x.shape, dtype=np.float32)
+        return np.less(self.uniforms(len(x), rng), x, out=out, casting="unsafe")
 
 
 def _monitor(rbm: RBM, v_train, v_held, rng) -> dict:
@@ -278,7 +283,7 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
     uh = np.empty((B, nh), dtype=dt)
     uv = np.empty((B, nv), dtype=dt)
     n_batches = n // B                       # the last partial batch is dropped
-    chunk = max(1, 8192 // B)                # batches binarised together
+    chunk = max(1, 1024 // B)                # batches whose thresholds are drawn in one call
 
     bar = None
     if progress:
@@ -293,13 +298,13 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
             lr_now = lr
             for c0 in range(0, n_batches, chunk):
                 c1 = min(c0 + chunk, n_batches)
-                vdata = data.draw(perm[c0 * B:c1 * B], rng)
-                if dt != np.float32:
-                    vdata = vdata.astype(dt)
+                # Fresh binarisation, straight into the GEMM buffer batch by batch.
+                xs = data.x[perm[c0 * B:c1 * B]]
+                us = data.uniforms(len(xs), rng)
                 for i in range(c1 - c0):
                     lr_now = lr * _lr_factor(lr_schedule, (epoch + (c0 + i) / n_batches) / epochs)
-                    v0 = vdata[i * B:(i + 1) * B]
-                    V[:B] = v0
+                    v0 = V[:B]
+                    np.less(us[i * B:(i + 1) * B], xs[i * B:(i + 1) * B], out=v0, casting="unsafe")
                     ph0 = H[:B]
                     np.dot(v0, rbm.W, out=ph0)
                     ph0 += rbm.b

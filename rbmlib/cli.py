@@ -1,0 +1,204 @@
+"""Command line: ``python -m rbmlib train | sample | evaluate``.
+
+Every command has ``--help``. Bad arguments and unreadable or invalid files end with a
+one-line ``rbmlib: error: ...`` message and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: Seed used to binarise the MNIST test set once for ``evaluate``.
+TEST_BINARIZE_SEED = 20081
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write(f"rbmlib: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonneg_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .train import RECIPES
+
+    p = _Parser(prog="python -m rbmlib", description="Train, sample and evaluate binary RBMs on MNIST.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train an RBM on MNIST",
+                       description="Train an RBM on the 60,000 MNIST training images, binarised afresh "
+                                   "each time they are used. Flags override the recipe's settings.")
+    t.add_argument("--recipe", choices=sorted(RECIPES), help="start from a named recipe (e.g. 'best')")
+    t.add_argument("--hidden", type=_positive_int, help="number of hidden units (default 10)")
+    t.add_argument("--epochs", type=_positive_int, help="number of epochs (default 10)")
+    t.add_argument("--method", choices=["cd", "pcd"], help="CD-k or persistent CD-k (default cd)")
+    t.add_argument("--k", type=_positive_int, help="Gibbs steps per update (default 1)")
+    t.add_argument("--lr", type=_nonneg_float, help="learning rate (default 0.1)")
+    t.add_argument("--batch-size", type=_positive_int, help="minibatch size (default 64)")
+    t.add_argument("--momentum", type=_nonneg_float)
+    t.add_argument("--weight-decay", type=_nonneg_float)
+    t.add_argument("--lr-schedule", choices=["constant", "linear", "cosine"])
+    t.add_argument("--centering", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--init-visible-bias", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--out", required=True, type=Path, help="output model file (.npz)")
+    t.add_argument("--checkpoint", type=Path, help="checkpoint file written after every epoch")
+    t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    t.add_argument("--data-dir", type=Path, help="MNIST folder (default: $RBMLIB_DATA or the cache)")
+    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    s = sub.add_parser("sample", help="draw samples with Gibbs chains",
+                       description="Run --n Gibbs chains from random visible states for --steps steps; "
+                                   "save the final samples (v) and visible probabilities (p).")
+    s.add_argument("--model", required=True, type=Path)
+    s.add_argument("--n", type=_positive_int, default=1000)
+    s.add_argument("--steps", type=_positive_int, default=1000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, type=Path)
+
+    e = sub.add_parser("evaluate", help="log Z and test log-likelihood as JSON",
+                       description="Print JSON with log Z (exact when n_hidden <= 20, AIS otherwise) and "
+                                   "the average log-likelihood of the MNIST test set, binarised once with "
+                                   f"seed {TEST_BINARIZE_SEED}.")
+    e.add_argument("--model", required=True, type=Path)
+    e.add_argument("--seed", type=int, default=0, help="AIS seed (default 0)")
+    e.add_argument("--ais-runs", type=_positive_int, default=100)
+    e.add_argument("--ais-betas", type=_positive_int, default=14500)
+    e.add_argument("--ais-seeds", type=_positive_int, default=1,
+                   help="repeat AIS with this many seeds and report the spread")
+    e.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run reverse AIS for a pessimistic bound (AIS only; default on)")
+    e.add_argument("--data-dir", type=Path)
+    return p
+
+
+def _train(args) -> int:
+    from .data import load_mnist
+    from .model import RBM
+    from .train import fit, recipe
+
+    settings = recipe(args.recipe) if args.recipe else recipe("assignment")
+    overrides = {"n_hidden": args.hidden, "epochs": args.epochs, "method": args.method, "k": args.k,
+                 "lr": args.lr, "batch_size": args.batch_size, "momentum": args.momentum,
+                 "weight_decay": args.weight_decay, "lr_schedule": args.lr_schedule,
+                 "centering": args.centering, "init_visible_bias": args.init_visible_bias}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    if args.resume and args.checkpoint is None:
+        raise ValueError("--resume needs --checkpoint")
+    images, _ = load_mnist("train", data_dir=args.data_dir)
+    held, _ = load_mnist("test", data_dir=args.data_dir)
+    n_hidden = settings.pop("n_hidden")
+    rbm = RBM(images.shape[1], n_hidden, seed=args.seed)
+    try:
+        fit(rbm, images, seed=args.seed, held_out=held, checkpoint=args.checkpoint, resume=args.resume,
+            progress=not args.no_progress, **settings)
+    except KeyboardInterrupt:
+        rbm.save(args.out, {"recipe": args.recipe, "seed": args.seed})
+        done = len(rbm.metadata.get("history", []))
+        print(f"interrupted: saved the last completed epoch ({done}) to {args.out}", file=sys.stderr)
+        return 130
+    rbm.save(args.out, {"recipe": args.recipe, "seed": args.seed})
+    last = rbm.metadata["history"][-1]
+    print(json.dumps({"out": str(args.out), "epochs": last["epoch"], "recon_error": last["recon_error"],
+                      "seconds_per_epoch": float(np.mean([r["seconds"] for r in rbm.metadata["history"]]))}))
+    return 0
+
+
+def _sample(args) -> int:
+    from .model import RBM, atomic_savez
+
+    rbm = RBM.load(args.model)
+    rng = np.random.default_rng(args.seed)
+    start = (rng.random((args.n, rbm.n_visible)) < 0.5).astype(rbm.dtype)
+    v, p = rbm.gibbs(start, args.steps, rng)
+    atomic_savez(args.out, v=v.astype(np.uint8), p=p.astype(np.float32))
+    print(json.dumps({"out": str(args.out), "n": args.n, "steps": args.steps}))
+    return 0
+
+
+def evaluate_model(rbm, test_images, train_images=None, *, seed=0, ais_runs=100, ais_betas=14500,
+                   ais_seeds=1, reverse=True) -> dict:
+    """The ``evaluate`` command's report as a dict (see the command's help)."""
+    from .data import binarize
+    from .evaluate import log_likelihood, log_partition
+
+    v = binarize(test_images, np.random.default_rng(TEST_BINARIZE_SEED))
+    fe = -rbm.free_energy(v).astype(np.float64).mean()
+    out = {"n_visible": rbm.n_visible, "n_hidden": rbm.n_hidden, "n_test": len(v),
+           "test_binarize_seed": TEST_BINARIZE_SEED, "mean_neg_free_energy": float(fe)}
+    if rbm.n_hidden <= 20:
+        lz = log_partition(rbm, "exact")
+        out["log_z"] = lz.to_dict()
+        out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
+        return out
+    runs = [log_partition(rbm, "ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas, seed=seed + i)
+            for i in range(ais_seeds)]
+    lz = runs[0]
+    out["log_z"] = lz.to_dict()
+    out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
+    out["test_log_likelihood_interval"] = [float(fe - lz.high), float(fe - lz.low)]
+    if ais_seeds > 1:
+        vals = np.array([r.log_z for r in runs])
+        out["ais_seeds"] = {"log_z": vals.tolist(), "spread": float(vals.max() - vals.min()),
+                            "std": float(vals.std(ddof=1))}
+    if reverse:
+        rev = log_partition(rbm, "reverse_ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas,
+                            seed=seed + 1000)
+        out["reverse_ais"] = rev.to_dict()
+        out["test_log_likelihood_pessimistic"] = log_likelihood(rbm, v, rev)
+    return out
+
+
+def _evaluate(args) -> int:
+    from .data import load_mnist
+    from .model import RBM
+
+    rbm = RBM.load(args.model)
+    if rbm.n_visible != 784:
+        raise ValueError(f"{args.model}: model has {rbm.n_visible} visible units, MNIST needs 784")
+    test, _ = load_mnist("test", data_dir=args.data_dir)
+    train = load_mnist("train", data_dir=args.data_dir)[0] if rbm.n_hidden > 20 else None
+    out = evaluate_model(rbm, test, train, seed=args.seed, ais_runs=args.ais_runs, ais_betas=args.ais_betas,
+                         ais_seeds=args.ais_seeds, reverse=args.reverse)
+    out = {"model": str(args.model), **out}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    from .data import DataError
+    from .model import ModelFileError
+
+    args = build_parser().parse_args(argv)
+    handler = {"train": _train, "sample": _sample, "evaluate": _evaluate}[args.command]
+    try:
+        return handler(args)
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ModelFileError, DataError, ValueError) as err:
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        sys.stderr.write(f"rbmlib: error: {msg}\n")
+        if isinstance(err, DataError) and len(str(err).splitlines()) > 1:
+            sys.stderr.write("\n".join(str(err).splitlines()[1:]) + "\n")
+        return 2

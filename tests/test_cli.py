@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rbmlib import RBM
+from rbmlib.cli import main
+
+
+def _run(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_sample_evaluate(tmp_path, capsys, mnist):
+    model = tmp_path / "m.npz"
+    code, out, err = _run(capsys, "train", "--hidden", "10", "--epochs", "1", "--no-progress", "--out", str(model))
+    assert code == 0, err
+    assert json.loads(out)["epochs"] == 1
+    rbm = RBM.load(model)
+    assert rbm.n_hidden == 10 and rbm.metadata["config"]["lr"] == 0.1
+    assert rbm.metadata["config"]["batch_size"] == 64 and rbm.metadata["config"]["method"] == "cd"
+
+    code, out, err = _run(capsys, "evaluate", "--model", str(model))
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["log_z"]["method"] == "exact" and report["n_test"] == 10000
+    # a 10-unit CD-1 model after one epoch is far better than uniform (-543 nats) but far from good
+    assert -400 < report["test_log_likelihood"] < -120
+
+    samples = tmp_path / "s.npz"
+    code, out, err = _run(capsys, "sample", "--model", str(model), "--n", "7", "--steps", "3", "--out", str(samples))
+    assert code == 0, err
+    with np.load(samples) as z:
+        assert z["v"].shape == z["p"].shape == (7, 784)
+        assert set(np.unique(z["v"])) <= {0, 1}
+        assert np.all((z["p"] >= 0) & (z["p"] <= 1))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--hidden", "0", "--out", "x.npz"], "expected a positive integer"),
+    (["train", "--method", "sgd", "--out", "x.npz"], "invalid choice"),
+    (["train", "--hidden", "3"], "required: --out"),
+    (["train", "--lr", "-1", "--out", "x.npz"], "finite number >= 0"),
+    (["evaluate"], "required: --model"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and err.startswith("rbmlib: error:")
+
+
+def test_file_errors_exit_2_with_one_line(tmp_path, capsys):
+    code, _, err = _run(capsys, "evaluate", "--model", str(tmp_path / "missing.npz"))
+    assert code == 2 and "model file not found" in err and err.count("\n") == 1
+    bad = tmp_path / "bad.npz"
+    bad.write_text("garbage")
+    code, _, err = _run(capsys, "sample", "--model", str(bad), "--out", str(tmp_path / "s.npz"))
+    assert code == 2 and "not a valid .npz" in err and err.count("\n") == 1
+    small = RBM(5, 2, seed=0).save(tmp_path / "small.npz")
+    code, _, err = _run(capsys, "evaluate", "--model", str(small))
+    assert code == 2 and "784" in err
+
+
+def test_resume_needs_checkpoint(tmp_path, capsys):
+    code, _, err = _run(capsys, "train", "--resume", "--out", str(tmp_path / "m.npz"))
+    assert code == 2 and "--resume needs --checkpoint" in err
+
+
+@pytest.mark.parametrize("sub", [[], ["train"], ["sample"], ["evaluate"]])
+def test_help(sub):
+    res = subprocess.run([sys.executable, "-m", "rbmlib", *sub, "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "usage:" in res.stdout
