@@ -1,0 +1,197 @@
+"""Trained models shared through an on-disk cache keyed by their configuration.
+
+A notebook asks for a model by its settings, ``trained_model(n_hidden=400, epochs=10)``;
+the first caller on a machine trains it (with a checkpoint, so an interrupted run
+resumes), later callers load it. The cache folder is ``$RBMLIB_CACHE`` or
+``~/.cache/rbmlib/models`` (``$XDG_CACHE_HOME`` respected). A file lock lets
+notebooks executed in parallel wait for each other instead of training twice.
+
+The key is a SHA-256 of the settings, the seed, the rbmlib version of the training
+code (:data:`TRAINING_VERSION`) and the MNIST checksums, so a change to any of them
+trains a new model.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .model import RBM
+
+__all__ = ["TRAINING_VERSION", "cache_dir", "model_key", "trained_model"]
+
+#: Bump when a change to the training code changes what a configuration produces.
+TRAINING_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """``$RBMLIB_CACHE``, else ``$XDG_CACHE_HOME/rbmlib/models`` (``~/.cache/rbmlib/models``)."""
+    env = os.environ.get("RBMLIB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rbmlib" / "models"
+
+
+def model_key(settings: dict, seed: int) -> str:
+    """Hex digest identifying a trained model: settings, seed, code version and data."""
+    from .data import SHA256
+    blob = json.dumps({"settings": settings, "seed": seed, "version": TRAINING_VERSION,
+                       "data": SHA256["train_images"]}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    import fcntl
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def trained_model(*, n_hidden: int, seed: int = 0, name: str | None = None, progress: bool = True,
+                  exact_log_likelihood: bool = False, data_dir=None, **settings) -> RBM:
+    """Return an RBM trained on MNIST with ``settings``, from the cache or trained now.
+
+    Parameters
+    ----------
+    n_hidden : int
+    seed : int
+        Seed of the initial parameters and of training.
+    name : str, optional
+        A readable prefix for the cache file name.
+    progress : bool
+        Show the training progress bar when training is needed.
+    exact_log_likelihood : bool
+        Record the exact test log-likelihood after each epoch in the history
+        (``test_log_likelihood``); only for ``n_hidden <= 20``.
+    data_dir : path, optional
+        MNIST folder (see :func:`rbmlib.data.load_mnist`).
+    **settings
+        Keyword arguments of :func:`rbmlib.train.fit` (``epochs``, ``lr``, ``method``, ...).
+
+    Returns
+    -------
+    RBM
+        With ``metadata['history']`` from its training and ``metadata['cache_key']``.
+    """
+    from .data import load_mnist
+    from .train import fit
+
+    key_settings = dict(settings, n_hidden=n_hidden, exact_log_likelihood=exact_log_likelihood)
+    key = model_key(key_settings, seed)
+    folder = cache_dir()
+    path = folder / f"{name or 'rbm'}-{n_hidden}h-{key}.npz"
+    with _locked(folder / f".{path.name}.lock"):
+        if path.exists():
+            try:
+                return RBM.load(path)
+            except ValueError:
+                path.unlink()          # corrupt cache entry: train again
+        images, _ = load_mnist("train", data_dir=data_dir)
+        held, _ = load_mnist("test", data_dir=data_dir)
+        callback = None
+        if exact_log_likelihood:
+            callback = _exact_test_ll_callback(held)
+        rbm = RBM(images.shape[1], n_hidden, seed=seed)
+        ckpt = path.with_suffix(".ckpt.npz")
+        fit(rbm, images, seed=seed, held_out=held, checkpoint=ckpt, resume=True, progress=progress,
+            callback=callback, **settings)
+        rbm.save(path, {"cache_key": key, "settings": key_settings, "seed": seed})
+        ckpt.unlink(missing_ok=True)
+        return rbm
+
+
+def _exact_test_ll_callback(test_images):
+    """Per-epoch exact average log-likelihood of the test set, binarised with the CLI's seed."""
+    import numpy as np
+
+    from .cli import TEST_BINARIZE_SEED
+    from .data import binarize
+    from .evaluate import log_likelihood, log_partition
+
+    v = binarize(test_images, np.random.default_rng(TEST_BINARIZE_SEED))
+
+    def callback(rbm, row):
+        return {"test_log_likelihood": log_likelihood(rbm, v, log_partition(rbm, "exact"))}
+    return callback
+
+
+#: The models the course book uses, by name: settings for :func:`trained_model`.
+#: ``cd1-10`` and ``cd1-400`` are the assignment's configuration (CD-1, lr 0.1, batch 64).
+BOOK_MODELS: dict[str, dict] = {
+    "cd1-10": dict(n_hidden=10, epochs=20, lr=0.1, batch_size=64, method="cd", k=1,
+                   exact_log_likelihood=True),
+    "cd1-400": dict(n_hidden=400, epochs=20, lr=0.1, batch_size=64, method="cd", k=1),
+}
+
+#: The committed model trained with ``python -m rbmlib train --recipe best`` and its provenance.
+BEST_MODEL = Path(__file__).parent / "models" / "best.npz"
+BEST_PROVENANCE = BEST_MODEL.with_suffix(".json")
+
+
+def book_model(name: str, *, progress: bool = True, data_dir=None) -> RBM:
+    """A model of the course book: one of :data:`BOOK_MODELS`, or ``"best"``.
+
+    ``"best"`` is the committed file :data:`BEST_MODEL`, checked against the SHA-256
+    in its provenance record :data:`BEST_PROVENANCE`; if it is missing or does not
+    match, the ``best`` recipe is trained (which takes tens of minutes).
+    """
+    if name == "best":
+        return best_model(progress=progress, data_dir=data_dir)
+    if name not in BOOK_MODELS:
+        raise ValueError(f"unknown book model {name!r}; choose one of {', '.join([*BOOK_MODELS, 'best'])}")
+    return trained_model(name=name, progress=progress, data_dir=data_dir, **BOOK_MODELS[name])
+
+
+def best_model(*, progress: bool = True, data_dir=None) -> RBM:
+    """The committed ``best`` model (see :func:`book_model`), verified, else trained."""
+    from .train import recipe
+
+    if BEST_MODEL.exists() and BEST_PROVENANCE.exists():
+        record = json.loads(BEST_PROVENANCE.read_text())
+        digest = hashlib.sha256(BEST_MODEL.read_bytes()).hexdigest()
+        if digest == record.get("sha256"):
+            rbm = RBM.load(BEST_MODEL)
+            rbm.metadata["provenance"] = record
+            return rbm
+        import warnings
+        warnings.warn(f"{BEST_MODEL} does not match the SHA-256 in {BEST_PROVENANCE.name}; training it again",
+                      RuntimeWarning, stacklevel=2)
+    settings = recipe("best")
+    return trained_model(name="best", progress=progress, data_dir=data_dir, **settings)
+
+
+def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:
+    """Compute ``compute() -> dict`` once per model, ``kind`` and ``params``; cache it on disk.
+
+    The result maps names to numbers or numpy arrays (no objects); it is stored as
+    an ``.npz`` in ``cache_dir()/results`` under a key made of the model's
+    parameters (their bytes), ``kind`` and ``params``. Notebooks use it so an
+    expensive estimate (AIS, long chains) is made once per machine and shared.
+    """
+    import numpy as np
+
+    from .model import atomic_savez
+
+    h = hashlib.sha256()
+    for arr in (rbm.W, rbm.a, rbm.b):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(json.dumps({"kind": kind, "params": params, "version": TRAINING_VERSION}, sort_keys=True).encode())
+    path = cache_dir() / "results" / f"{kind}-{h.hexdigest()[:16]}.npz"
+    with _locked(path.parent / f".{path.name}.lock"):
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    return {k: (z[k].item() if z[k].ndim == 0 else z[k]) for k in z.files}
+            except (ValueError, OSError):
+                path.unlink()
+        result = compute()
+        atomic_savez(path, **{k: np.asarray(v) for k, v in result.items()})
+        return result

@@ -1,0 +1,55 @@
+"""Copy a model trained with ``python -m rbmlib train --recipe best`` into the package, with provenance.
+
+Usage::
+
+    python -m rbmlib train --recipe best --seed 0 --out build/best.npz
+    python scripts/record_best_model.py build/best.npz --command "python -m rbmlib train --recipe best --seed 0 --out build/best.npz"
+
+Writes ``rbmlib/models/best.npz`` and ``rbmlib/models/best.json`` (command, seed, git
+commit, SHA-256, training configuration and time), which :func:`rbmlib.zoo.best_model` checks.
+"""
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rbmlib import RBM  # noqa: E402
+from rbmlib.zoo import BEST_MODEL, BEST_PROVENANCE  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", type=Path)
+    p.add_argument("--command", required=True, help="the exact command that trained the model")
+    p.add_argument("--commit", help="git commit of the training code (default: HEAD)")
+    p.add_argument("--note", default="")
+    args = p.parse_args(argv)
+    rbm = RBM.load(args.model)
+    history = rbm.metadata.get("history", [])
+    commit = args.commit or subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                           text=True, check=True).stdout.strip()
+    BEST_MODEL.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(args.model, BEST_MODEL)
+    record = {
+        "command": args.command,
+        "seed": rbm.metadata.get("seed"),
+        "recipe": rbm.metadata.get("recipe"),
+        "commit": commit,
+        "sha256": hashlib.sha256(BEST_MODEL.read_bytes()).hexdigest(),
+        "config": rbm.metadata.get("config"),
+        "epochs_done": len(history),
+        "train_seconds": round(sum(r["seconds"] for r in history), 1),
+        "note": args.note,
+    }
+    BEST_PROVENANCE.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
