@@ -3,8 +3,10 @@
 #   make venv      create .venv and install rbmlib (editable) with the dev and book extras;
 #                  redone only when pyproject.toml changes
 #   make data      fetch/verify MNIST into the cache (see rbmlib/data.py for the routes)
-#   make all       main job: train a tiny RBM and evaluate it
-#   make test      unit tests + notebook tests + book build + browser checks
+#   make all       main job: set up, train, execute the notebooks in place, build the book
+#   make notebooks execute every notebook in place (models are trained once per machine)
+#   make book      build the HTML book from the executed notebooks (warnings are errors)
+#   make test      unit tests + notebook tests (nbval) + book build + browser checks
 #   make unit      unit tests only (pytest, $(PYTEST_WORKERS) workers)
 #   make chromium  install Debian's chromium if it is missing (for the browser checks)
 #   make clean     remove build outputs (keeps .venv and the MNIST cache)
@@ -18,15 +20,22 @@ PIP_EXTRAS ?= dev,book
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 BUILD ?= build
-MODEL := $(BUILD)/model.npz
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+HTML := book/_build/html
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: all venv data test unit nbval book browser chromium clean distclean
+.PHONY: all venv data notebooks test unit nbval book browser chromium clean distclean
 
 # ---------------------------------------------------------------- main job
-all: venv data
-	$(PY) -m rbmlib train --hidden 10 --epochs 1 --out $(MODEL)
-	$(PY) -m rbmlib evaluate --model $(MODEL)
+# Set up, train (through the notebooks, which share a model cache), execute the
+# notebooks in place, build the HTML book.
+all: venv data notebooks book
+	@echo ""
+	@echo "The book is at $(abspath $(HTML))/index.html"
+
+notebooks: venv data
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS)
 
 # ---------------------------------------------------------------- environment
 venv: $(VENV_STAMP)
@@ -41,20 +50,21 @@ data: venv
 	x, _ = load_mnist('train'); t, _ = load_mnist('test'); print('MNIST ok:', x.shape, t.shape, 'cache dir:', d())"
 
 # ---------------------------------------------------------------- tests
-test: unit nbval book browser
+# Unit tests, then the committed notebooks re-executed and compared by nbval, then
+# the book built with warnings as errors and checked page by page in Chromium.
+test: unit nbval browser
 
 unit: venv data
-	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) tests/
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not book" $(PYTEST_ARGS) tests/
 
-# Placeholders, filled in by the lead: notebook tests, book build, browser checks.
 nbval: venv data
-	@echo "nbval: no notebook tests configured yet"
+	$(PY) -m pytest --nbval -n $(PYTEST_WORKERS) --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
 
-book: venv data
-	@echo "book: no book build configured yet"
+book: venv
+	$(VENV)/bin/jupyter-book build -W -n --keep-going --path-output book book/
 
-browser: venv
-	@echo "browser: no browser checks configured yet"
+browser: venv chromium
+	RBMLIB_REQUIRE_BROWSER=1 $(PY) -m pytest -p no:cacheprovider tests/test_book.py
 
 chromium:
 	@if command -v chromium >/dev/null 2>&1; then \
@@ -66,7 +76,7 @@ chromium:
 
 # ---------------------------------------------------------------- cleaning
 clean:
-	rm -rf $(BUILD) _build .pytest_cache *.egg-info
+	rm -rf $(BUILD) _build book/_build .pytest_cache *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
