@@ -123,8 +123,10 @@ def score_recall(rbm: RBM, images, labels, *, classifier, mean_image, steps: int
     -------
     list of dict
         One row per (kind, method): ``kind``, ``method``, ``pixel_error`` (mean absolute
-        error on the dropped pixels against the binarised image), ``accuracy``
-        (fraction the classifier labels as the original digit).
+        error on the dropped pixels against the binarised image), ``squared_error``
+        (mean squared error there: the Brier score, which, unlike the absolute error,
+        does not reward filling the half with zeros), ``accuracy`` (fraction the
+        classifier labels as the original digit).
     """
     rng = as_rng(rng)
     v = _binary(rbm, images, rng)
@@ -143,7 +145,8 @@ def score_recall(rbm: RBM, images, labels, *, classifier, mean_image, steps: int
                  "mean_fill": np.where(known, v, mean_image),
                  "half_only": np.where(known, v, 0)}
         for method, filled in fills.items():
-            err = np.abs(filled[:, dropped] - v[:, dropped]).mean()
+            diff = filled[:, dropped] - v[:, dropped]
             acc = np.mean(classifier.predict(filled) == labels)
-            rows.append({"kind": kind, "method": method, "pixel_error": float(err), "accuracy": float(acc)})
+            rows.append({"kind": kind, "method": method, "pixel_error": float(np.abs(diff).mean()),
+                         "squared_error": float((diff ** 2).mean()), "accuracy": float(acc)})
     return rows
