@@ -26,9 +26,9 @@ import itertools
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 
-from .model import RBM, as_rng, softplus
+from .model import RBM, as_rng, sigmoid, softplus
 
 __all__ = ["LogZ", "log_partition", "log_likelihood", "reconstruction_error",
            "exact_log_probs", "log_likelihood_gradient", "beta_schedule", "base_rate_biases"]
@@ -223,9 +223,9 @@ def _ais_run(rbm: RBM, v, betas, a_base, rng, reverse: bool):
         if k == len(seq) - 1:
             break
         # Gibbs transition leaving p_{next} invariant.
-        ph = expit((b_next * x).astype(dt))
+        ph = sigmoid((b_next * x).astype(dt))
         h = (rng.random(ph.shape, dtype=dt) < ph).astype(dt)
-        pv = expit(dt.type(1 - b_next) * a_base_dt + dt.type(b_next) * (h @ W.T + a))
+        pv = sigmoid(dt.type(1 - b_next) * a_base_dt + dt.type(b_next) * (h @ W.T + a))
         v = (rng.random(pv.shape, dtype=dt) < pv).astype(dt)
     return logw
 
@@ -293,7 +293,7 @@ def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
     log_z0 = float(softplus(a_base).sum() + rbm.n_hidden * np.log(2.0))
     dt = rbm.dtype
     if method == "ais":
-        p0 = expit(a_base).astype(dt)
+        p0 = sigmoid(a_base).astype(dt)
         v = (rng.random((n_runs, rbm.n_visible), dtype=dt) < p0).astype(dt)
         log_w = _ais_run(rbm, v, betas, a_base, rng, reverse=False)
         return _summarise(log_w, log_z0, +1, "ais", n_betas)

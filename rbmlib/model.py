@@ -31,7 +31,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from scipy.special import expit
 
 FORMAT_VERSION = 1
 
@@ -50,6 +49,21 @@ def as_rng(rng) -> np.random.Generator:
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def sigmoid(x, out=None):
+    r"""The logistic function :math:`\sigma(x) = 1/(1+e^{-x}) = \tfrac12 + \tfrac12\tanh(x/2)`.
+
+    Computed through ``np.tanh``, which numpy vectorises (several times faster than
+    ``scipy.special.expit`` in float32) and which cannot overflow. The absolute error
+    is a few units in the last place; probabilities below about ``1e-8`` (float32)
+    round to 0. ``out`` may be ``x`` itself.
+    """
+    out = np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 def softplus(x):
@@ -158,7 +172,7 @@ class RBM:
         -------
         ndarray, shape (N, n_hidden)
         """
-        return expit(self._v(v) @ self.W + self.b)
+        return sigmoid(self._v(v) @ self.W + self.b)
 
     def visible_probs(self, h) -> np.ndarray:
         r""":math:`p(v_i=1 \mid h) = \sigma(a_i + (W h)_i)` — the assignment's ``SampleVisibleProb``.
@@ -171,7 +185,7 @@ class RBM:
         -------
         ndarray, shape (N, n_visible)
         """
-        return expit(self._h(h) @ self.W.T + self.a)
+        return sigmoid(self._h(h) @ self.W.T + self.a)
 
     def sample_hidden(self, v, rng=None) -> np.ndarray:
         """Draw :math:`h \\sim p(h \\mid v)` — the assignment's ``SampleHidden``.
@@ -256,9 +270,9 @@ class RBM:
             fixed = v[clamp]
         p = v
         for _ in range(steps):
-            hp = expit(v @ self.W + self.b)
+            hp = sigmoid(v @ self.W + self.b)
             h = (rng.random(hp.shape, dtype=hp.dtype) < hp).astype(self.dtype)
-            p = expit(h @ self.W.T + self.a)
+            p = sigmoid(h @ self.W.T + self.a)
             v = (rng.random(p.shape, dtype=p.dtype) < p).astype(self.dtype)
             if clamp is not None:
                 v[clamp] = fixed

@@ -27,9 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.special import expit
-
-from .model import RBM, _check_units, atomic_savez, softplus
+from .model import RBM, _check_units, atomic_savez, sigmoid
 
 __all__ = ["fit", "TrainingDiverged", "RECIPES", "recipe", "images_to_probs"]
 
@@ -107,7 +105,8 @@ class _Sampler:
     def uniforms(self, n: int, rng) -> np.ndarray:
         """Random thresholds for ``n`` images: ``uint8`` on {0..254}, or float32 on [0, 1)."""
         if self.x.dtype == np.uint8:
-            return rng.integers(0, 255, size=(n, self.x.shape[1]), dtype=np.uint8)
+            from .data import uint8_thresholds
+            return uint8_thresholds((n, self.x.shape[1]), rng)
         return rng.random((n, self.x.shape[1]), dtype=np.float32)
 
     def draw(self, idx, rng, out=None) -> np.ndarray:
@@ -308,7 +307,7 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
                     ph0 = H[:B]
                     np.dot(v0, rbm.W, out=ph0)
                     ph0 += rbm.b
-                    expit(ph0, out=ph0)
+                    sigmoid(ph0, out=ph0)
                     if method == "cd":
                         h = _sample(ph0, uh, hh, rng)
                     else:
@@ -316,12 +315,12 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
                     for step in range(k):
                         np.dot(h, rbm.W.T, out=hv)
                         hv += rbm.a
-                        expit(hv, out=hv)
+                        sigmoid(hv, out=hv)
                         vk = _sample(hv, uv, V[B:], rng)
                         phk = H[B:]
                         np.dot(vk, rbm.W, out=phk)
                         phk += rbm.b
-                        expit(phk, out=phk)
+                        sigmoid(phk, out=phk)
                         if step < k - 1 or method == "pcd":
                             h = _sample(phk, uh, hh, rng)
                     if method == "pcd":

@@ -485,3 +485,17 @@ def test_binarize_validation(rng, p, match):
 def test_binarize_needs_generator():
     with pytest.raises(TypeError, match="Generator"):
         binarize(np.zeros(3, np.uint8), 0)
+
+
+def test_uint8_thresholds_uniform_on_0_to_254():
+    from scipy import stats
+    from rbmlib.data import uint8_thresholds
+
+    u = uint8_thresholds((2000, 784), np.random.default_rng(3))
+    assert u.dtype == np.uint8 and u.shape == (2000, 784) and u.max() <= 254
+    counts = np.bincount(u.ravel(), minlength=255)
+    assert stats.chisquare(counts).pvalue > 1e-4
+    # A biased generator (raw bytes, 255 folded onto 0) fails the same test: it has power.
+    raw = np.frombuffer(np.random.default_rng(3).bytes(2000 * 784), np.uint8)
+    biased = np.bincount(np.where(raw == 255, 0, raw), minlength=255)
+    assert stats.chisquare(biased).pvalue < 1e-6
