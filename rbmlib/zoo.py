@@ -23,7 +23,7 @@ from .model import RBM
 __all__ = ["TRAINING_VERSION", "cache_dir", "model_key", "trained_model"]
 
 #: Bump when a change to the training code changes what a configuration produces.
-TRAINING_VERSION = 1
+TRAINING_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -193,5 +193,12 @@ def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:
             except (ValueError, OSError):
                 path.unlink()
         result = compute()
-        atomic_savez(path, **{k: np.asarray(v) for k, v in result.items()})
+        arrays = {}
+        for k, v in result.items():
+            arr = np.asarray(v)
+            if arr.dtype == object:
+                raise TypeError(f"cached_result: {kind!r} result {k!r} is a {type(v).__name__}, not a number, "
+                                f"string or numeric array; flatten it first (rbmlib.nbtools.flatten)")
+            arrays[k] = arr
+        atomic_savez(path, **arrays)
         return result

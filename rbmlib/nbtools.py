@@ -1,0 +1,121 @@
+"""Small helpers shared by the course-book notebooks.
+
+:func:`cached_evaluation` is :func:`rbmlib.cli.evaluate_model` (what
+``python -m rbmlib evaluate`` prints) computed once per machine, model and settings
+through ``rbmlib.zoo.cached_result``, so that several notebooks asking for the
+same evaluation share one AIS run.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["flatten", "cached_evaluation"]
+
+
+def flatten(d: dict, prefix: str = "", sep: str = ".") -> dict:
+    """Flatten nested dicts into one level: ``{"log_z": {"stderr": 1}}`` -> ``{"log_z.stderr": 1}``.
+
+    Values must be numbers, strings, lists of numbers or numpy arrays (what
+    ``rbmlib.zoo.cached_result`` can store); anything else raises ``TypeError``.
+    """
+    if not isinstance(d, dict):
+        raise TypeError(f"expected a dict, got {type(d).__name__}")
+    out = {}
+    for key, value in d.items():
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(flatten(value, name, sep))
+        elif isinstance(value, (numbers.Number, str, np.ndarray)) or value is None:
+            out[name] = np.nan if value is None else value
+        elif isinstance(value, (list, tuple)) and all(isinstance(x, numbers.Number) for x in value):
+            out[name] = np.asarray(value, dtype=np.float64)
+        else:
+            raise TypeError(f"cannot store {name!r} of type {type(value).__name__}")
+    return out
+
+
+def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
+    """:func:`rbmlib.cli.evaluate_model` ``(rbm, test_images, train_images, **params)``, cached.
+
+    Parameters
+    ----------
+    rbm : RBM
+    test_images, train_images : ndarray, shape (N, 784), uint8
+        The MNIST test and training images (``train_images`` is needed for AIS).
+    **params
+        ``seed``, ``ais_runs``, ``ais_betas``, ``ais_seeds``, ``reverse`` of
+        :func:`~rbmlib.cli.evaluate_model`. They, the model's parameters and a digest
+        of the binarised test set are the cache key, so two notebooks passing the
+        same ones share one computation.
+
+    Returns
+    -------
+    dict
+        The report flattened with :func:`flatten`: e.g. ``test_log_likelihood``,
+        ``log_z.log_z``, ``log_z.stderr``, ``reverse_ais.log_z``,
+        ``test_log_likelihood_pessimistic``.
+    """
+    import hashlib
+
+    from .cli import TEST_BINARIZE_SEED, evaluate_model
+    from .data import binarize
+    from .zoo import cached_result
+
+    # The key also holds a digest of the binarised test set, so that a change to the
+    # binarisation (or other test images) is not answered from a stale cache.
+    v = binarize(np.asarray(test_images), np.random.default_rng(TEST_BINARIZE_SEED))
+    digest = hashlib.sha256(np.ascontiguousarray(v, dtype=np.uint8).tobytes()).hexdigest()[:16]
+    key = dict(params, test_digest=digest, n_train=0 if train_images is None else len(train_images))
+    return cached_result("evaluate", rbm, key,
+                         lambda: flatten(evaluate_model(rbm, test_images, train_images, **params)))
+
+
+def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), seed: int = 0) -> dict:
+    """:func:`rbmlib.sampling.run_chains` from random starts, cached per model and settings.
+
+    Parameters
+    ----------
+    rbm : RBM
+    n_chains : int
+    steps : sequence of int
+        Increasing step counts at which the chains are snapshot.
+    seed : int
+        Seed of the chains' generator.
+
+    Returns
+    -------
+    dict
+        ``{t: (v, p)}`` as :func:`~rbmlib.sampling.run_chains`: ``v`` (n_chains, n_visible)
+        float32 0/1 samples after ``t`` steps, ``p`` float32 :math:`p(v \\mid h)` of step ``t``.
+    """
+    from .sampling import run_chains
+    from .zoo import cached_result
+
+    steps = [int(t) for t in steps]
+
+    def compute():
+        out = run_chains(rbm, n_chains, steps=steps, rng=np.random.default_rng(seed))
+        result = {}
+        for t, (v, p) in out.items():
+            result[f"v{t}"] = v.astype(np.uint8)
+            result[f"p{t}"] = p.astype(np.float32)
+        return result
+
+    r = cached_result("chains", rbm, {"n_chains": int(n_chains), "steps": steps, "seed": int(seed)}, compute)
+    return {t: (r[f"v{t}"].astype(np.float32), r[f"p{t}"].astype(np.float32)) for t in steps}
+
+
+def cached_sample_report(rbm, samples, key: dict, **kwargs) -> dict:
+    """:func:`rbmlib.quality.sample_report` ``(samples, **kwargs)``, cached per model and ``key``.
+
+    ``key`` must identify ``samples`` for this model (e.g. the settings of
+    :func:`cached_chains` and the step count) together with the report's own
+    settings (``seed`` ...); the report is computed once per machine.
+    """
+    from .quality import sample_report
+    from .zoo import cached_result
+
+    return cached_result("sample_report", rbm, dict(key),
+                         lambda: flatten(sample_report(samples, **kwargs)))
