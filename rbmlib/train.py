@@ -24,9 +24,11 @@ from __future__ import annotations
 import json
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from scipy.linalg import blas as _blas
 from .model import RBM, _check_units, atomic_savez, sigmoid
 
 __all__ = ["fit", "TrainingDiverged", "RECIPES", "recipe", "images_to_probs"]
@@ -41,9 +43,9 @@ class TrainingDiverged(FloatingPointError):
 #: for 500 hidden units on two CPU cores (see the README for what it reaches).
 RECIPES: dict[str, dict] = {
     "assignment": dict(n_hidden=10, epochs=10, lr=0.1, batch_size=64, method="cd", k=1),
-    "centered-pcd": dict(n_hidden=500, epochs=200, lr=0.05, batch_size=64, method="pcd", k=1,
-                         centering=True, momentum=0.5, lr_schedule="linear",
-                         init_visible_bias=True),
+    # Centred PCD-1 (Melchior et al., 2016) with a learning rate decaying linearly to 0.
+    "centered-pcd": dict(n_hidden=500, epochs=300, lr=0.01, batch_size=64, method="pcd", k=1,
+                         centering=True, lr_schedule="linear", init_visible_bias=True),
 }
 RECIPES["best"] = RECIPES["centered-pcd"]
 
@@ -276,13 +278,17 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
     # Preallocated buffers for the hot loop.
     V = np.empty((2 * B, nv), dtype=dt)      # [v_data; v_model]
     H = np.empty((2 * B, nh), dtype=dt)      # [p(h|v_data); -p(h|v_model)]
-    dW = np.empty_like(rbm.W)
     hv = np.empty((B, nv), dtype=dt)
     hh = np.empty((B, nh), dtype=dt)
-    uh = np.empty((B, nh), dtype=dt)
-    uv = np.empty((B, nv), dtype=dt)
     n_batches = n // B                       # the last partial batch is dropped
-    chunk = max(1, 1024 // B)                # batches whose thresholds are drawn in one call
+    chunk = max(1, 1024 // B)                # batches whose random numbers are drawn together
+    gemm = _blas.sgemm if dt == np.float32 else _blas.dgemm
+
+    def draw(c0, c1, perm):
+        """All random numbers of batches c0..c1-1, in a fixed order (runs in a worker thread)."""
+        nb = c1 - c0
+        return (data.x[perm[c0 * B:c1 * B]], data.uniforms(nb * B, rng),
+                rng.random((nb, k, B, nh), dtype=dt), rng.random((nb, k, B, nv), dtype=dt))
 
     bar = None
     if progress:
@@ -290,73 +296,96 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
         bar = tqdm(total=(epochs - start_epoch) * n_batches, desc="training", unit="batch",
                    initial=0, leave=True)
     good = (rbm.W.copy(), rbm.a.copy(), rbm.b.copy())
+    # Random numbers for the next chunk are drawn in a second thread while this one
+    # trains (numpy releases the GIL while it fills arrays). The draws happen in the
+    # same order as without the thread, so results do not depend on timing, and an
+    # epoch's draws are all done before its checkpoint records the generator's state.
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
             perm = rng.permutation(n)
             lr_now = lr
-            for c0 in range(0, n_batches, chunk):
+            starts = list(range(0, n_batches, chunk))
+            pending = pool.submit(draw, 0, min(chunk, n_batches), perm)
+            for j, c0 in enumerate(starts):
                 c1 = min(c0 + chunk, n_batches)
-                # Fresh binarisation, straight into the GEMM buffer batch by batch.
-                xs = data.x[perm[c0 * B:c1 * B]]
-                us = data.uniforms(len(xs), rng)
+                xs, us, uhs, uvs = pending.result()
+                if j + 1 < len(starts):
+                    pending = pool.submit(draw, c1, min(c1 + chunk, n_batches), perm)
                 for i in range(c1 - c0):
                     lr_now = lr * _lr_factor(lr_schedule, (epoch + (c0 + i) / n_batches) / epochs)
+                    # Fresh binarisation, straight into the GEMM buffer.
                     v0 = V[:B]
                     np.less(us[i * B:(i + 1) * B], xs[i * B:(i + 1) * B], out=v0, casting="unsafe")
                     ph0 = H[:B]
                     np.dot(v0, rbm.W, out=ph0)
                     ph0 += rbm.b
                     sigmoid(ph0, out=ph0)
+                    uh, uv = uhs[i], uvs[i]
                     if method == "cd":
-                        h = _sample(ph0, uh, hh, rng)
+                        h = _sample(ph0, uh[0], hh)
                     else:
                         h = h_chain
                     for step in range(k):
                         np.dot(h, rbm.W.T, out=hv)
                         hv += rbm.a
                         sigmoid(hv, out=hv)
-                        vk = _sample(hv, uv, V[B:], rng)
+                        vk = _sample(hv, uv[step], V[B:])
                         phk = H[B:]
                         np.dot(vk, rbm.W, out=phk)
                         phk += rbm.b
                         sigmoid(phk, out=phk)
-                        if step < k - 1 or method == "pcd":
-                            h = _sample(phk, uh, hh, rng)
+                        if method == "pcd":
+                            h = _sample(phk, uh[step], hh)
+                        elif step < k - 1:
+                            h = _sample(phk, uh[step + 1], hh)
                     if method == "pcd":
                         h_chain = h.copy()
-                    # Gradient: one GEMM for both phases.
                     sv = V[:B].sum(axis=0) - V[B:].sum(axis=0)
                     sh = H[:B].sum(axis=0) - H[B:].sum(axis=0)
-                    np.negative(H[B:], out=H[B:])
-                    np.dot(V.T, H, out=dW)
+                    scale = lr_now / B
                     if centering:
-                        # (v-mu)^T(h-lam) = v^T h - mu (sum h)^T - (sum v) lam^T + B mu lam^T;
-                        # the last term cancels between the two phases.
-                        dW -= np.outer(mu, sh)
-                        dW -= np.outer(sv, lam)
-                    scale = dt.type(lr_now / B)
-                    dW *= scale
-                    da = sv * scale
-                    db = sh * scale
-                    if weight_decay:
-                        dW -= dt.type(lr_now * weight_decay) * rbm.W
+                        ph0_mean = ph0.mean(axis=0)
+                        # Centre both phases: the gradient becomes sum (v-mu)(h-lam)^T.
+                        V -= mu
+                        H[:B] -= lam
+                        np.subtract(lam, H[B:], out=H[B:])
+                    else:
+                        np.negative(H[B:], out=H[B:])
+                    # W <- (1 - lr wd) W + lr/B [v_data; v_model]^T [h_data; -h_model], in
+                    # place in one BLAS call (W.T is W's buffer in Fortran order).
                     if momentum:
-                        for vel, grad in ((vel_W, dW), (vel_a, da), (vel_b, db)):
-                            vel *= dt.type(momentum)
-                            vel += grad
-                        step_W, da, db = vel_W, vel_a, vel_b
+                        out = gemm(scale, H.T, V.T, beta=momentum, c=vel_W.T, trans_b=1, overwrite_c=1)
+                        if not np.shares_memory(out, vel_W):
+                            vel_W[...] = out.T
+                        step_W = vel_W
+                        if weight_decay:
+                            step_W -= dt.type(lr_now * weight_decay) * rbm.W
+                        vel_a *= dt.type(momentum)
+                        vel_a += sv * dt.type(scale)
+                        vel_b *= dt.type(momentum)
+                        vel_b += sh * dt.type(scale)
+                        da, db = vel_a, vel_b
+                        if centering:
+                            da = da - step_W @ lam
+                            db = db - mu @ step_W
+                        rbm.W += step_W
                     else:
-                        step_W = dW
+                        da, db = sv * dt.type(scale), sh * dt.type(scale)
+                        if centering:
+                            # The biases' share of the step: a -= dW lam, b -= dW^T mu.
+                            decay = dt.type(lr_now * weight_decay)
+                            da -= dt.type(scale) * (V.T @ (H @ lam)) - decay * (rbm.W @ lam)
+                            db -= dt.type(scale) * (H.T @ (V @ mu)) - decay * (mu @ rbm.W)
+                        out = gemm(scale, H.T, V.T, beta=1.0 - lr_now * weight_decay, c=rbm.W.T,
+                                   trans_b=1, overwrite_c=1)
+                        if not np.shares_memory(out, rbm.W):
+                            rbm.W[...] = out.T
+                    rbm.a += da
+                    rbm.b += db
                     if centering:
-                        # Centred step, mapped back to the standard a and b.
-                        rbm.a += da - step_W @ lam
-                        rbm.b += db - mu @ step_W
-                        lam += dt.type(0.01) * (ph0.mean(axis=0) - lam)
-                    else:
-                        rbm.a += da
-                        rbm.b += db
-                    rbm.W += step_W
+                        lam += dt.type(0.01) * (ph0_mean - lam)
                 if not (np.isfinite(rbm.W).all() and np.isfinite(rbm.a).all() and np.isfinite(rbm.b).all()):
                     rbm.W[:], rbm.a[:], rbm.b[:] = good
                     raise TrainingDiverged(
@@ -390,6 +419,7 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
         rbm.metadata.update(config=config, history=history, interrupted=True)
         raise
     finally:
+        pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
     rbm.metadata.update(config=config, history=history)
@@ -397,9 +427,8 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
     return rbm, history
 
 
-def _sample(p, u, out, rng):
-    """Bernoulli draw ``out = (u < p)`` with preallocated buffers; returns ``out``."""
-    rng.random(out=u, dtype=u.dtype)
+def _sample(p, u, out):
+    """Bernoulli draw ``out = (u < p)`` for uniforms ``u``; returns ``out``."""
     np.less(u, p, out=out, casting="unsafe")
     return out
 
