@@ -21,14 +21,15 @@ always stored in the standard parametrisation.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from scipy.linalg import blas as _blas
 from .model import RBM, _check_units, atomic_savez, sigmoid
 
 __all__ = ["fit", "TrainingDiverged", "RECIPES", "recipe", "images_to_probs"]
@@ -282,7 +283,7 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
     hh = np.empty((B, nh), dtype=dt)
     n_batches = n // B                       # the last partial batch is dropped
     chunk = max(1, 1024 // B)                # batches whose random numbers are drawn together
-    gemm = _blas.sgemm if dt == np.float32 else _blas.dgemm
+    dW = np.empty_like(rbm.W)
 
     def draw(c0, c1, perm):
         """All random numbers of batches c0..c1-1, in a fixed order (runs in a worker thread)."""
@@ -296,23 +297,29 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
         bar = tqdm(total=(epochs - start_epoch) * n_batches, desc="training", unit="batch",
                    initial=0, leave=True)
     good = (rbm.W.copy(), rbm.a.copy(), rbm.b.copy())
-    # Random numbers for the next chunk are drawn in a second thread while this one
-    # trains (numpy releases the GIL while it fills arrays). The draws happen in the
-    # same order as without the thread, so results do not depend on timing, and an
-    # epoch's draws are all done before its checkpoint records the generator's state.
-    pool = ThreadPoolExecutor(max_workers=1)
+    # For small models the random numbers of the next chunk are drawn in a second
+    # thread while this one trains (numpy releases the GIL while it fills arrays). The
+    # draws happen in the same order either way, so results do not depend on timing
+    # or on the thread, and an epoch's draws are all done before its checkpoint
+    # records the generator's state.
+    prefetch = nh <= PREFETCH_MAX_HIDDEN and (os.cpu_count() or 1) > 1
+    pool = ThreadPoolExecutor(max_workers=1) if prefetch else None
+    limits = contextlib.ExitStack()
+    if prefetch:
+        from threadpoolctl import threadpool_limits
+        limits.enter_context(threadpool_limits(limits=1, user_api="blas"))
     try:
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
             perm = rng.permutation(n)
             lr_now = lr
             starts = list(range(0, n_batches, chunk))
-            pending = pool.submit(draw, 0, min(chunk, n_batches), perm)
+            pending = _submit(pool, draw, 0, min(chunk, n_batches), perm)
             for j, c0 in enumerate(starts):
                 c1 = min(c0 + chunk, n_batches)
                 xs, us, uhs, uvs = pending.result()
                 if j + 1 < len(starts):
-                    pending = pool.submit(draw, c1, min(c1 + chunk, n_batches), perm)
+                    pending = _submit(pool, draw, c1, min(c1 + chunk, n_batches), perm)
                 for i in range(c1 - c0):
                     lr_now = lr * _lr_factor(lr_schedule, (epoch + (c0 + i) / n_batches) / epochs)
                     # Fresh binarisation, straight into the GEMM buffer.
@@ -353,35 +360,24 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
                         np.subtract(lam, H[B:], out=H[B:])
                     else:
                         np.negative(H[B:], out=H[B:])
-                    # W <- (1 - lr wd) W + lr/B [v_data; v_model]^T [h_data; -h_model], in
-                    # place in one BLAS call (W.T is W's buffer in Fortran order).
+                    # dW = lr/B [v_data; v_model]^T [h_data; -h_model]: one GEMM for both phases.
+                    H *= dt.type(scale)
+                    np.dot(V.T, H, out=dW)
+                    if weight_decay:
+                        dW -= dt.type(lr_now * weight_decay) * rbm.W
+                    da, db = sv * dt.type(scale), sh * dt.type(scale)
                     if momentum:
-                        out = gemm(scale, H.T, V.T, beta=momentum, c=vel_W.T, trans_b=1, overwrite_c=1)
-                        if not np.shares_memory(out, vel_W):
-                            vel_W[...] = out.T
-                        step_W = vel_W
-                        if weight_decay:
-                            step_W -= dt.type(lr_now * weight_decay) * rbm.W
-                        vel_a *= dt.type(momentum)
-                        vel_a += sv * dt.type(scale)
-                        vel_b *= dt.type(momentum)
-                        vel_b += sh * dt.type(scale)
-                        da, db = vel_a, vel_b
-                        if centering:
-                            da = da - step_W @ lam
-                            db = db - mu @ step_W
-                        rbm.W += step_W
+                        for vel, grad in ((vel_W, dW), (vel_a, da), (vel_b, db)):
+                            vel *= dt.type(momentum)
+                            vel += grad
+                        step_W, da, db = vel_W, vel_a.copy(), vel_b.copy()
                     else:
-                        da, db = sv * dt.type(scale), sh * dt.type(scale)
-                        if centering:
-                            # The biases' share of the step: a -= dW lam, b -= dW^T mu.
-                            decay = dt.type(lr_now * weight_decay)
-                            da -= dt.type(scale) * (V.T @ (H @ lam)) - decay * (rbm.W @ lam)
-                            db -= dt.type(scale) * (H.T @ (V @ mu)) - decay * (mu @ rbm.W)
-                        out = gemm(scale, H.T, V.T, beta=1.0 - lr_now * weight_decay, c=rbm.W.T,
-                                   trans_b=1, overwrite_c=1)
-                        if not np.shares_memory(out, rbm.W):
-                            rbm.W[...] = out.T
+                        step_W = dW
+                    if centering:
+                        # The centred step mapped back to the standard biases.
+                        da -= step_W @ lam
+                        db -= mu @ step_W
+                    rbm.W += step_W
                     rbm.a += da
                     rbm.b += db
                     if centering:
@@ -419,12 +415,36 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
         rbm.metadata.update(config=config, history=history, interrupted=True)
         raise
     finally:
-        pool.shutdown(wait=True)
+        if pool is not None:
+            pool.shutdown(wait=True)
+        limits.close()
         if bar is not None:
             bar.close()
     rbm.metadata.update(config=config, history=history)
     rbm.metadata.pop("interrupted", None)
     return rbm, history
+
+
+class _Done:
+    """A finished stand-in for a Future (random numbers drawn inline)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _submit(pool, fn, *args):
+    return _Done(fn(*args)) if pool is None else pool.submit(fn, *args)
+
+
+#: Up to this many hidden units, an epoch is dominated by random numbers and
+#: elementwise work rather than by GEMMs: BLAS then runs on one thread and the random
+#: numbers are drawn in a second thread (measured: 0.21 s instead of 0.34 s per epoch
+#: at 10 hidden units on 2 cores). Above it, BLAS keeps all cores and a second busy
+#: thread would only slow its GEMMs down.
+PREFETCH_MAX_HIDDEN = 64
 
 
 def _sample(p, u, out):
