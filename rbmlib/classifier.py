@@ -30,15 +30,15 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.special import logsumexp
+
+from ._io import atomic_savez, file_lock
 
 __all__ = [
     "DigitClassifier",
@@ -232,19 +232,8 @@ class DigitClassifier:
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh, W1=self.W1, b1=self.b1, W2=self.W2, b2=self.b2,
-                    metadata=np.array(json.dumps(self.metadata)),
-                )
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cached model may be shared
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_savez(path, compressed=False, W1=self.W1, b1=self.b1, W2=self.W2, b2=self.b2,
+                     metadata=np.array(json.dumps(self.metadata)))
         return path
 
     @classmethod
@@ -467,22 +456,6 @@ def _cache_name(seed, hp):
     return f"digit_classifier_v{CLASSIFIER_VERSION}_seed{seed}_{key}.npz"
 
 
-@contextlib.contextmanager
-def _file_lock(path):
-    """Advisory lock (POSIX ``flock``) so parallel processes train only once."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX: no locking, atomic writes still hold
-        yield
-        return
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def load_classifier(cache_dir=None, seed=0, *, data_dir=None, progress=False):
     """Return the MNIST digit classifier, training it once and caching it on disk.
 
@@ -527,7 +500,7 @@ def load_classifier(cache_dir=None, seed=0, *, data_dir=None, progress=False):
     clf = _try_load()
     if clf is not None:
         return clf
-    with _file_lock(str(path.with_name("." + path.name + ".lock"))):
+    with file_lock(path.with_name("." + path.name + ".lock")):
         clf = _try_load()  # another process may have finished while we waited
         if clf is not None:
             return clf

@@ -40,7 +40,6 @@ download nothing; torchvision is then only asked for files it already has).
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import io
@@ -56,6 +55,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_savez, file_lock
 
 __all__ = [
     "DataError",
@@ -391,39 +392,13 @@ def _routes():
 
 
 def _write_cache(arrays: dict, data_dir: Path) -> Path:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / CACHE_NAME
-    fd, tmp = tempfile.mkstemp(prefix=".mnist-", suffix=".npz.tmp", dir=data_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache is not secret
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write the verified arrays to ``<data_dir>/mnist.npz`` atomically."""
+    return atomic_savez(data_dir / CACHE_NAME, **arrays)
 
 
-@contextlib.contextmanager
 def _lock(data_dir: Path):
     """Serialise downloads between processes (e.g. pytest-xdist workers); best effort."""
-    try:
-        import fcntl
-
-        data_dir.mkdir(parents=True, exist_ok=True)
-        f = open(data_dir / ".lock", "a")
-    except (ImportError, OSError):
-        yield
-        return
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
+    return file_lock(data_dir / ".lock")
 
 
 def _manual_instructions(data_dir: Path) -> str:

@@ -22,7 +22,6 @@ bracket the truth when the reverse chains start from true model samples.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import asdict, dataclass, field
 
 import numpy as np

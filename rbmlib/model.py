@@ -25,12 +25,12 @@ and summing out ``h`` gives the free energy
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_savez
 
 FORMAT_VERSION = 1
 
@@ -358,23 +358,3 @@ class RBM:
         rbm.W, rbm.a, rbm.b = W, a, b
         rbm.metadata = meta
         return rbm
-
-
-def atomic_savez(path, **arrays) -> None:
-    """``np.savez_compressed`` to a temporary file in the same folder, then ``os.replace``.
-
-    A crash or Ctrl-C leaves either the old file or the new one, never half of one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -7,8 +7,6 @@ sample (``SampleVisible``) and the visible probabilities of the last step
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .model import RBM, as_rng
 
 __all__ = ["run_chains"]

@@ -12,12 +12,12 @@ trains a new model.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 from pathlib import Path
 
+from ._io import atomic_savez, file_lock
 from .model import RBM
 
 __all__ = ["TRAINING_VERSION", "cache_dir", "model_key", "trained_model"]
@@ -41,18 +41,6 @@ def model_key(settings: dict, seed: int) -> str:
     blob = json.dumps({"settings": settings, "seed": seed, "version": TRAINING_VERSION,
                        "data": SHA256["train_images"]}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    import fcntl
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def trained_model(*, n_hidden: int, seed: int = 0, name: str | None = None, progress: bool = True,
@@ -88,7 +76,7 @@ def trained_model(*, n_hidden: int, seed: int = 0, name: str | None = None, prog
     key = model_key(key_settings, seed)
     folder = cache_dir()
     path = folder / f"{name or 'rbm'}-{n_hidden}h-{key}.npz"
-    with _locked(folder / f".{path.name}.lock"):
+    with file_lock(folder / f".{path.name}.lock"):
         if path.exists():
             try:
                 return RBM.load(path)
@@ -178,14 +166,12 @@ def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:
     """
     import numpy as np
 
-    from .model import atomic_savez
-
     h = hashlib.sha256()
     for arr in (rbm.W, rbm.a, rbm.b):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update(json.dumps({"kind": kind, "params": params, "version": TRAINING_VERSION}, sort_keys=True).encode())
     path = cache_dir() / "results" / f"{kind}-{h.hexdigest()[:16]}.npz"
-    with _locked(path.parent / f".{path.name}.lock"):
+    with file_lock(path.parent / f".{path.name}.lock"):
         if path.exists():
             try:
                 with np.load(path, allow_pickle=False) as z:
