@@ -366,7 +366,7 @@ def weight_pair_correlation(W) -> float:
 def weight_smoothness(W, side: int = 28, margin: int = 4) -> np.ndarray:
     r"""Per hidden unit, the correlation of each weight with its right and lower neighbour.
 
-    Computed on the central ``(side - 2*margin)``² pixels of each unit's weight image
+    Computed on the central square of ``side - 2*margin`` pixels a side of each unit's weight image
     :math:`W_j(x, y)`. Stroke-like features are spatially smooth (close to 1); noise,
     or the same values with the pixels shuffled, gives about 0.
 
