@@ -112,12 +112,10 @@ class _Sampler:
             return uint8_thresholds((n, self.x.shape[1]), rng)
         return rng.random((n, self.x.shape[1]), dtype=np.float32)
 
-    def draw(self, idx, rng, out=None) -> np.ndarray:
-        """Binarise the images ``idx``: 1 where the threshold is below the intensity."""
-        x = self.x[idx]
-        if out is None:
-            out = np.empty(x.shape, dtype=np.float32)
-        return np.less(self.uniforms(len(x), rng), x, out=out, casting="unsafe")
+    def draw(self, idx, rng) -> np.ndarray:
+        """Binarise the images ``idx`` once (:func:`rbmlib.data.binarize`)."""
+        from .data import binarize
+        return binarize(self.x[idx], rng)
 
 
 def _monitor(rbm: RBM, v_train, v_held, rng) -> dict:
