@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_savez", "file_lock"]
+__all__ = ["atomic_savez", "cache_dir", "file_lock"]
 
 
 def atomic_savez(path, *, compressed: bool = True, **arrays) -> Path:
@@ -57,3 +57,17 @@ def file_lock(path):
         with contextlib.suppress(OSError):
             fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
+
+
+def cache_dir() -> Path:
+    """Folder of trained models and cached results (not created).
+
+    ``$RBMLIB_CACHE`` if set, else ``$XDG_CACHE_HOME/rbmlib/models``, else
+    ``~/.cache/rbmlib/models``.
+    """
+    env = os.environ.get("RBMLIB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "rbmlib" / "models"

@@ -31,14 +31,13 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy.special import logsumexp
 
-from ._io import atomic_savez, file_lock
+from ._io import atomic_savez, cache_dir, file_lock
 
 __all__ = [
     "DigitClassifier",
@@ -434,20 +433,15 @@ def train_classifier(
 
 # ----------------------------------------------------------------------------- cache
 def default_cache_dir() -> Path:
-    """Directory for cached models (not created).
+    """Directory for cached models (not created): :func:`rbmlib._io.cache_dir`.
 
     Returns
     -------
     pathlib.Path
-        ``$RBMLIB_CACHE/models`` if ``RBMLIB_CACHE`` is set, else
-        ``$XDG_CACHE_HOME/rbmlib/models``, else ``~/.cache/rbmlib/models``.
+        ``$RBMLIB_CACHE`` if set, else ``$XDG_CACHE_HOME/rbmlib/models``, else
+        ``~/.cache/rbmlib/models`` — the same folder as the RBM models.
     """
-    root = os.environ.get("RBMLIB_CACHE")
-    if root:
-        return Path(root).expanduser() / "models"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "rbmlib" / "models"
+    return cache_dir()
 
 
 def _cache_name(seed, hp):
@@ -469,7 +463,7 @@ def load_classifier(cache_dir=None, seed=0, *, data_dir=None, progress=False):
     Parameters
     ----------
     cache_dir : str or Path, optional
-        Defaults to :func:`default_cache_dir` (``$RBMLIB_CACHE/models``,
+        Defaults to :func:`default_cache_dir` (``$RBMLIB_CACHE``,
         ``$XDG_CACHE_HOME/rbmlib/models`` or ``~/.cache/rbmlib/models``).
     seed : int
         Training seed (part of the cache key).

@@ -14,25 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
-from ._io import atomic_savez, file_lock
+from ._io import atomic_savez, cache_dir, file_lock
 from .model import RBM
 
 __all__ = ["TRAINING_VERSION", "cache_dir", "model_key", "trained_model"]
 
 #: Bump when a change to the training code changes what a configuration produces.
 TRAINING_VERSION = 2
-
-
-def cache_dir() -> Path:
-    """``$RBMLIB_CACHE``, else ``$XDG_CACHE_HOME/rbmlib/models`` (``~/.cache/rbmlib/models``)."""
-    env = os.environ.get("RBMLIB_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rbmlib" / "models"
 
 
 def model_key(settings: dict, seed: int) -> str:

@@ -125,7 +125,7 @@ def test_random_shift_matches_roll(rng):
 
 def test_default_cache_dir_env(monkeypatch, tmp_path):
     monkeypatch.setenv("RBMLIB_CACHE", str(tmp_path))
-    assert C.default_cache_dir() == tmp_path / "models"
+    assert C.default_cache_dir() == tmp_path
     monkeypatch.delenv("RBMLIB_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert C.default_cache_dir() == tmp_path / "xdg" / "rbmlib" / "models"
