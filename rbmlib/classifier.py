@@ -433,7 +433,7 @@ def train_classifier(
 
 # ----------------------------------------------------------------------------- cache
 def default_cache_dir() -> Path:
-    """Directory for cached models (not created): :func:`rbmlib._io.cache_dir`.
+    """Directory for cached models (not created), the same as ``rbmlib.zoo.cache_dir()``.
 
     Returns
     -------
