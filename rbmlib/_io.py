@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_savez", "cache_dir", "file_lock"]
+__all__ = ["atomic_savez", "cache_dir", "file_lock", "user_cache_path"]
 
 
 def atomic_savez(path, *, compressed: bool = True, **arrays) -> Path:
@@ -59,15 +59,20 @@ def file_lock(path):
         f.close()
 
 
+def user_cache_path(env_var: str, leaf: str) -> Path:
+    """``$env_var`` if set, else ``$XDG_CACHE_HOME/rbmlib/<leaf>``, else ``~/.cache/rbmlib/<leaf>``."""
+    env = os.environ.get(env_var)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "rbmlib" / leaf
+
+
 def cache_dir() -> Path:
     """Folder of trained models and cached results (not created).
 
     ``$RBMLIB_CACHE`` if set, else ``$XDG_CACHE_HOME/rbmlib/models``, else
     ``~/.cache/rbmlib/models``.
     """
-    env = os.environ.get("RBMLIB_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "rbmlib" / "models"
+    return user_cache_path("RBMLIB_CACHE", "models")

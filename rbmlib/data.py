@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_savez, file_lock
+from ._io import atomic_savez, file_lock, user_cache_path
 
 __all__ = [
     "DataError",
@@ -143,12 +143,7 @@ def default_data_dir() -> Path:
         ``$RBMLIB_DATA`` if set, else ``$XDG_CACHE_HOME/rbmlib/mnist``, else
         ``~/.cache/rbmlib/mnist``. The directory is not created.
     """
-    env = os.environ.get("RBMLIB_DATA")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "rbmlib" / "mnist"
+    return user_cache_path("RBMLIB_DATA", "mnist")
 
 
 # ---------------------------------------------------------------------------
