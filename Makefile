@@ -6,7 +6,8 @@
 #   make all       main job: set up, train, execute the notebooks in place, build the book
 #   make notebooks execute every notebook in place (models are trained once per machine)
 #   make book      build the HTML book from the executed notebooks (warnings are errors)
-#   make test      unit tests + notebook tests (nbval) + book build + browser checks
+#   make test      lint + unit tests + notebook tests (nbval) + book build + browser checks
+#   make lint      ruff check and ruff format --check (configured in pyproject.toml)
 #   make unit      unit tests only (pytest, $(PYTEST_WORKERS) workers)
 #   make chromium  install Debian's chromium if it is missing (for the browser checks)
 #   make clean     remove build outputs (keeps .venv and the MNIST cache)
@@ -24,7 +25,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 HTML := book/_build/html
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: all venv data notebooks test unit nbval book browser chromium clean distclean
+.PHONY: all venv data notebooks test lint unit nbval book browser chromium clean distclean
 
 # ---------------------------------------------------------------- main job
 # Set up, train (through the notebooks, which share a model cache), execute the
@@ -52,7 +53,11 @@ data: venv
 # ---------------------------------------------------------------- tests
 # Unit tests, then the committed notebooks re-executed and compared by nbval, then
 # the book built with warnings as errors and checked page by page in Chromium.
-test: unit nbval browser
+test: lint unit nbval browser
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 unit: venv data
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not book" $(PYTEST_ARGS) tests/

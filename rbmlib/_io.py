@@ -1,14 +1,17 @@
-"""File helpers shared by rbmlib's modules: atomic ``.npz`` writes and a cross-process lock."""
+"""File helpers shared by rbmlib's modules: atomic ``.npz`` writes, cross-process locks,
+cache folders and cached artefacts (build once per machine, rebuild if corrupt)."""
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
-__all__ = ["atomic_savez", "cache_dir", "file_lock", "user_cache_path"]
+__all__ = ["atomic_savez", "cache_dir", "cached_artifact", "file_lock", "user_cache_path"]
 
 
 def atomic_savez(path, *, compressed: bool = True, **arrays) -> Path:
@@ -34,29 +37,56 @@ def atomic_savez(path, *, compressed: bool = True, **arrays) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def file_lock(path):
-    """Hold an exclusive advisory lock (POSIX ``flock``) on ``path`` while inside the block.
+def file_lock(path) -> FileLock:
+    """An exclusive cross-process lock on the file ``path`` (``filelock.FileLock``), for ``with``.
 
-    Lets parallel processes (pytest-xdist workers, notebooks run side by side) wait
-    for each other instead of downloading or training the same thing twice. Where
-    locking is unavailable (non-POSIX, read-only folder) it does nothing.
+    Parallel processes (pytest-xdist workers, notebooks run side by side) wait for
+    each other instead of downloading or training the same thing twice. A lock that
+    cannot be taken (read-only folder) raises instead of silently doing nothing.
     """
-    try:
-        import fcntl
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path))
 
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        f = open(path, "a")
-    except (ImportError, OSError):
-        yield
-        return
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
+
+def cached_artifact(path, load, build):
+    """``load(path)`` if that works, else ``build(path)`` once per machine, under a lock.
+
+    The one "cache, lock, rebuild if corrupt" pattern of rbmlib (trained models,
+    cached results, the digit classifier). ``build`` must write ``path`` (atomically)
+    and return the artefact. A file that exists but fails to load (``ValueError``,
+    ``OSError``, ``KeyError``, ``EOFError``) is reported with a warning and rebuilt.
+    Processes asking for the same ``path`` at once wait on ``.<name>.lock`` beside it;
+    the second one loads what the first built.
+
+    Parameters
+    ----------
+    path : path-like
+        Where the artefact lives.
+    load : callable
+        ``load(path) -> artefact``.
+    build : callable
+        ``build(path) -> artefact``; writes ``path``.
+    """
+    path = Path(path)
+
+    def try_load():
+        if not path.is_file():
+            return False, None
+        try:
+            return True, load(path)
+        except (ValueError, OSError, KeyError, EOFError) as err:
+            warnings.warn(f"cached file {path} is unusable ({err}); building it again", RuntimeWarning, stacklevel=4)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return False, None
+
+    ok, value = try_load()
+    if ok:
+        return value
+    with file_lock(path.parent / f".{path.name}.lock"):
+        ok, value = try_load()  # another process may have built it while we waited
+        return value if ok else build(path)
 
 
 def user_cache_path(env_var: str, leaf: str) -> Path:
@@ -70,7 +100,7 @@ def user_cache_path(env_var: str, leaf: str) -> Path:
 
 
 def cache_dir() -> Path:
-    """Folder of trained models and cached results (not created).
+    """Folder of trained models, the digit classifier and cached results (not created).
 
     ``$RBMLIB_CACHE`` if set, else ``$XDG_CACHE_HOME/rbmlib/models``, else
     ``~/.cache/rbmlib/models``.

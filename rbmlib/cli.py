@@ -12,8 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-#: Seed used to binarise the MNIST test set once for ``evaluate``.
-TEST_BINARIZE_SEED = 20081
+from ._io import atomic_savez
+from .data import TEST_BINARIZE_SEED, DataError, load_mnist, random_bits
+from .evaluate import MAX_EXACT_UNITS, evaluate_model
+from .model import RBM, ModelFileError
+from .train import RECIPES, fit, recipe
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,8 +46,6 @@ def _nonneg_float(text):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .train import RECIPES
-
     p = _Parser(prog="python -m rbmlib", description="Train, sample and evaluate binary RBMs on MNIST.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -80,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, type=Path)
 
     e = sub.add_parser("evaluate", help="log Z and test log-likelihood as JSON",
-                       description="Print JSON with log Z (exact when n_hidden <= 20, AIS otherwise) and "
+                       description=f"Print JSON with log Z (exact when the smaller layer has at most "
+                                   f"{MAX_EXACT_UNITS} units, AIS otherwise) and "
                                    "the average log-likelihood of the MNIST test set, binarised once with "
                                    f"seed {TEST_BINARIZE_SEED}.")
     e.add_argument("--model", required=True, type=Path)
@@ -96,10 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
-    from .data import load_mnist
-    from .model import RBM
-    from .train import fit, recipe
-
     settings = recipe(args.recipe) if args.recipe else recipe("assignment")
     overrides = {"n_hidden": args.hidden, "epochs": args.epochs, "method": args.method, "k": args.k,
                  "lr": args.lr, "batch_size": args.batch_size, "momentum": args.momentum,
@@ -111,9 +109,9 @@ def _train(args) -> int:
     images, _ = load_mnist("train", data_dir=args.data_dir)
     held, _ = load_mnist("test", data_dir=args.data_dir)
     n_hidden = settings.pop("n_hidden")
-    rbm = RBM(images.shape[1], n_hidden, seed=args.seed)
+    rbm = RBM(images.shape[1], n_hidden, rng=args.seed)
     try:
-        fit(rbm, images, seed=args.seed, held_out=held, checkpoint=args.checkpoint, resume=args.resume,
+        fit(rbm, images, rng=args.seed, held_out=held, checkpoint=args.checkpoint, resume=args.resume,
             progress=not args.no_progress, **settings)
     except KeyboardInterrupt:
         rbm.save(args.out, {"recipe": args.recipe, "seed": args.seed})
@@ -128,60 +126,22 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from .model import RBM, atomic_savez
-
     rbm = RBM.load(args.model)
     rng = np.random.default_rng(args.seed)
-    start = (rng.random((args.n, rbm.n_visible)) < 0.5).astype(rbm.dtype)
-    v, p = rbm.gibbs(start, args.steps, rng)
-    atomic_savez(args.out, v=v.astype(np.uint8), p=p.astype(np.float32))
+    v, p = rbm.gibbs(random_bits(args.n, rbm.n_visible, rng, rbm.dtype), args.steps, rng)
+    atomic_savez(args.out, v=v.astype(bool), p=p.astype(np.float32))
     print(json.dumps({"out": str(args.out), "n": args.n, "steps": args.steps}))
     return 0
 
 
-def evaluate_model(rbm, test_images, train_images=None, *, seed=0, ais_runs=100, ais_betas=14500,
-                   ais_seeds=1, reverse=True) -> dict:
-    """The ``evaluate`` command's report as a dict (see the command's help)."""
-    from .data import binarize
-    from .evaluate import log_likelihood, log_partition
-
-    v = binarize(test_images, np.random.default_rng(TEST_BINARIZE_SEED))
-    fe = -rbm.free_energy(v).astype(np.float64).mean()
-    out = {"n_visible": rbm.n_visible, "n_hidden": rbm.n_hidden, "n_test": len(v),
-           "test_binarize_seed": TEST_BINARIZE_SEED, "mean_neg_free_energy": float(fe)}
-    if rbm.n_hidden <= 20:
-        lz = log_partition(rbm, "exact")
-        out["log_z"] = lz.to_dict()
-        out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
-        return out
-    runs = [log_partition(rbm, "ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas, seed=seed + i)
-            for i in range(ais_seeds)]
-    lz = runs[0]
-    out["log_z"] = lz.to_dict()
-    out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
-    out["test_log_likelihood_interval"] = [float(fe - lz.high), float(fe - lz.low)]
-    if ais_seeds > 1:
-        vals = np.array([r.log_z for r in runs])
-        out["ais_seeds"] = {"log_z": vals.tolist(), "spread": float(vals.max() - vals.min()),
-                            "std": float(vals.std(ddof=1))}
-    if reverse:
-        rev = log_partition(rbm, "reverse_ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas,
-                            seed=seed + 1000)
-        out["reverse_ais"] = rev.to_dict()
-        out["test_log_likelihood_pessimistic"] = log_likelihood(rbm, v, rev)
-    return out
-
-
 def _evaluate(args) -> int:
-    from .data import load_mnist
-    from .model import RBM
-
     rbm = RBM.load(args.model)
     if rbm.n_visible != 784:
         raise ValueError(f"{args.model}: model has {rbm.n_visible} visible units, MNIST needs 784")
     test, _ = load_mnist("test", data_dir=args.data_dir)
-    train = load_mnist("train", data_dir=args.data_dir)[0] if rbm.n_hidden > 20 else None
-    out = evaluate_model(rbm, test, train, seed=args.seed, ais_runs=args.ais_runs, ais_betas=args.ais_betas,
+    train = load_mnist("train", data_dir=args.data_dir)[0] if min(rbm.n_hidden, rbm.n_visible) > MAX_EXACT_UNITS \
+        else None
+    out = evaluate_model(rbm, test, train, rng=args.seed, ais_runs=args.ais_runs, ais_betas=args.ais_betas,
                          ais_seeds=args.ais_seeds, reverse=args.reverse)
     out = {"model": str(args.model), **out}
     print(json.dumps(out, indent=2))
@@ -189,9 +149,6 @@ def _evaluate(args) -> int:
 
 
 def main(argv=None) -> int:
-    from .data import DataError
-    from .model import ModelFileError
-
     args = build_parser().parse_args(argv)
     handler = {"train": _train, "sample": _sample, "evaluate": _evaluate}[args.command]
     try:

@@ -57,11 +57,19 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_savez, file_lock, user_cache_path
+from .rng import as_rng
 
 __all__ = [
     "DataError",
     "load_mnist",
     "binarize",
+    "check_probs",
+    "as_images",
+    "as_binary",
+    "random_bits",
+    "binarize_fixed",
+    "binarized_test_set",
+    "TEST_BINARIZE_SEED",
     "uint8_thresholds",
     "default_data_dir",
     "SHA256",
@@ -392,7 +400,7 @@ def _write_cache(arrays: dict, data_dir: Path) -> Path:
 
 
 def _lock(data_dir: Path):
-    """Serialise downloads between processes (e.g. pytest-xdist workers); best effort."""
+    """Serialise downloads between processes (e.g. pytest-xdist workers)."""
     return file_lock(data_dir / ".lock")
 
 
@@ -518,17 +526,107 @@ def load_mnist(split: str = "train", data_dir=None):
 
 
 # ---------------------------------------------------------------------------
-# Binarisation
+# Images: validation, binarisation, random chain starts
 # ---------------------------------------------------------------------------
 
+#: Seed that binarises the MNIST test set once for every log-likelihood and
+#: discrimination figure (the CLI's ``evaluate``, the book, the benchmarks).
+TEST_BINARIZE_SEED = 20081
 
-def uint8_thresholds(shape, rng: np.random.Generator) -> np.ndarray:
+
+def check_probs(p, *, name: str = "images") -> np.ndarray:
+    """Validate pixel values of any shape: ``uint8`` grey values, bools, 0/1 integers or floats in [0, 1].
+
+    This is rbmlib's one image validator (:func:`as_images` adds the shape check).
+
+    Parameters
+    ----------
+    p : array_like
+        ``uint8`` is read as grey values :math:`x / 255`; ``bool`` and other integer
+        dtypes must hold only 0 and 1; floats must be finite and lie in :math:`[0, 1]`.
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    ndarray
+        ``uint8`` arrays unchanged, everything else as a floating array (``float32``,
+        or ``float64`` if the input was ``float64``).
+
+    Raises
+    ------
+    TypeError
+        Non-numeric, complex or object arrays.
+    ValueError
+        NaN or infinite values, floats outside [0, 1], integers other than 0/1.
+    """
+    x = np.asarray(p)
+    if x.dtype == np.uint8:
+        return x
+    if x.dtype == np.bool_:
+        return x.astype(np.float32)
+    if x.dtype == object or np.iscomplexobj(x) or not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"{name} must be a real numeric array (uint8 grey values or probabilities), "
+                        f"got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.integer):
+        if x.size and (x.min() < 0 or x.max() > 1):
+            raise ValueError(f"{name}: integer arrays other than uint8 must hold only 0 and 1, got values in "
+                             f"[{x.min()}, {x.max()}]; pass uint8 grey values (0..255) or floats in [0, 1]")
+        return x.astype(np.float32)
+    x = x.astype(np.float64 if x.dtype == np.float64 else np.float32, copy=False)
+    if x.size:
+        lo, hi = np.min(x), np.max(x)  # NaN propagates into both
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if lo < 0 or hi > 1:
+            raise ValueError(f"{name}: probabilities must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}] "
+                             "(pass uint8 for 0..255 grey values)")
+    return x
+
+
+def as_images(images, n_pixels: int | None = 784, *, name: str = "images", keep_uint8: bool = False,
+              allow_empty: bool = False) -> np.ndarray:
+    """Validate a batch of images and return it as rows, shape ``(N, n_pixels)``.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, n_pixels) or (n_pixels,)
+        Values as accepted by :func:`check_probs`; a single image is made a row.
+    n_pixels : int or None
+        Required row length (``None``: any).
+    name : str
+        Used in error messages.
+    keep_uint8 : bool
+        Return ``uint8`` grey values as they are instead of as probabilities.
+    allow_empty : bool
+        Accept ``N = 0``.
+
+    Returns
+    -------
+    ndarray, shape (N, n_pixels)
+        ``float32`` (or ``float64``) probabilities in [0, 1], or ``uint8`` with ``keep_uint8``.
+    """
+    x = check_probs(images, name=name)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or (n_pixels is not None and x.shape[1] != n_pixels):
+        want = f"(N, {n_pixels})" if n_pixels is not None else "(N, n_pixels)"
+        raise ValueError(f"{name} must have shape {want}, got {np.shape(images)}")
+    if x.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty")
+    if x.dtype == np.uint8 and not keep_uint8:
+        return x.astype(np.float32) / np.float32(255)
+    return x
+
+
+def uint8_thresholds(shape, rng=None) -> np.ndarray:
     """Independent ``uint8`` draws uniform on :math:`\\{0, \\dots, 254\\}`, fast and exact.
 
     Raw random bytes are uniform on ``0..255``; the rare bytes equal to 255 (1 in 256)
     are drawn again from ``0..254``, which leaves every value ``0..254`` equally likely.
     Comparing ``u < x`` with a grey value ``x`` then gives :math:`P = x/255` exactly.
     """
+    rng = as_rng(rng)
     n = int(np.prod(shape))
     u = np.frombuffer(rng.bytes(n), dtype=np.uint8).reshape(shape).copy()
     flat = u.reshape(-1)
@@ -538,30 +636,31 @@ def uint8_thresholds(shape, rng: np.random.Generator) -> np.ndarray:
     return u
 
 
-def binarize(p, rng: np.random.Generator) -> np.ndarray:
+def binarize(p, rng=None, *, out=None) -> np.ndarray:
     r"""Draw binary images :math:`v \sim \mathrm{Bernoulli}(p)`, elementwise.
+
+    rbmlib's one Bernoulli binarisation: training data, test sets, chain starts from
+    probabilities and every comparison set go through it.
 
     Parameters
     ----------
-    p : numpy.ndarray
-        Pixel probabilities, any shape. Either ``uint8`` grey values, read as
-        :math:`p = x / 255` (so 0 is always off and 255 always on), or floats in
-        :math:`[0, 1]`.
-    rng : numpy.random.Generator
-        Source of randomness.
+    p : array_like
+        Pixel probabilities, any shape: ``uint8`` grey values, read as
+        :math:`p = x / 255` (so 0 is always off and 255 always on), or values accepted by
+        :func:`check_probs`.
+    rng : None, int or numpy.random.Generator
+    out : ndarray, optional
+        Where to write the result (same shape; any real dtype).
 
     Returns
     -------
-    numpy.ndarray, float32, same shape as ``p``
+    ndarray, float32 (or ``out``), same shape as ``p``
         Zeros and ones with :math:`P(v_i = 1) = p_i`.
 
     Raises
     ------
-    ValueError
-        If ``p`` has another dtype (e.g. bool or a wider integer), contains NaN,
-        or has floats outside :math:`[0, 1]`.
-    TypeError
-        If ``rng`` is not a ``numpy.random.Generator``.
+    TypeError, ValueError
+        As :func:`check_probs`.
 
     Notes
     -----
@@ -570,26 +669,63 @@ def binarize(p, rng: np.random.Generator) -> np.ndarray:
     :math:`P(v = 1) = x / 255` exactly, at about one byte of randomness per pixel
     (several times faster than comparing against float uniforms).
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    p = np.asarray(p)
-    if p.dtype == np.uint8:
-        u = uint8_thresholds(p.shape, rng)
+    p = check_probs(p, name="p")
+    rng = as_rng(rng)
+    u = uint8_thresholds(p.shape, rng) if p.dtype == np.uint8 else rng.random(size=p.shape, dtype=p.dtype)
+    if out is None:
         out = np.empty(p.shape, dtype=np.float32)
-        np.less(u, p, out=out)
-        return out
-    if p.dtype.kind != "f":
-        raise ValueError(
-            f"binarize expects uint8 grey values (0..255) or float probabilities in [0, 1], "
-            f"got dtype {p.dtype}; convert with p.astype(np.uint8) or p / 255"
-        )
-    if p.size:
-        lo, hi = np.min(p), np.max(p)  # NaN propagates into both
-        if np.isnan(lo) or np.isnan(hi):
-            raise ValueError("binarize: p contains NaN")
-        if lo < 0 or hi > 1:
-            raise ValueError(f"binarize: probabilities must lie in [0, 1], got range [{lo}, {hi}]")
-    u = rng.random(size=p.shape, dtype=np.float32 if p.dtype.itemsize <= 4 else np.float64)
-    out = np.empty(p.shape, dtype=np.float32)
-    np.less(u, p, out=out)
+    np.less(u, p, out=out, casting="unsafe")
     return out
+
+
+def as_binary(images, n_pixels: int | None = 784, rng=None, dtype=np.float32, *, name: str = "images"):
+    """``images`` as binary (0/1) rows: input that is already 0/1 is kept, anything else binarised.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, n_pixels)
+        ``uint8`` grey values, probabilities or 0/1 images (see :func:`as_images`).
+    n_pixels : int or None
+    rng : None, int or numpy.random.Generator
+        Used only when the input is not already binary.
+    dtype : numpy dtype
+    name : str
+
+    Returns
+    -------
+    ndarray, shape (N, n_pixels), ``dtype``
+    """
+    x = as_images(images, n_pixels, name=name, keep_uint8=True)
+    if x.dtype != np.uint8 and np.all((x == 0) | (x == 1)):
+        return x.astype(dtype)
+    return binarize(x, rng).astype(dtype, copy=False)
+
+
+def random_bits(n: int, n_units: int, rng=None, dtype=np.float32) -> np.ndarray:
+    """``n`` rows of independent fair 0/1 bits: the random starts of Markov chains.
+
+    Parameters
+    ----------
+    n, n_units : int
+    rng : None, int or numpy.random.Generator
+    dtype : numpy dtype
+
+    Returns
+    -------
+    ndarray, shape (n, n_units)
+    """
+    return (as_rng(rng).random((int(n), int(n_units)), dtype=np.float32) < 0.5).astype(dtype)
+
+
+def binarize_fixed(images) -> np.ndarray:
+    """``images`` (rows) binarised once with :data:`TEST_BINARIZE_SEED`: the same 0/1 images every time.
+
+    Every log-likelihood and discrimination figure of rbmlib uses the test set
+    binarised this way, so that they can be compared.
+    """
+    return binarize(as_images(images, None, keep_uint8=True), TEST_BINARIZE_SEED)
+
+
+def binarized_test_set(data_dir=None) -> np.ndarray:
+    """The 10,000 MNIST test images binarised by :func:`binarize_fixed`, float32 (10000, 784)."""
+    return binarize_fixed(load_mnist("test", data_dir=data_dir)[0])

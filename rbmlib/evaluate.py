@@ -6,8 +6,8 @@ The log-likelihood of binary data under an RBM is
 
     \log p(v) = -F(v) - \log Z, \qquad Z = \sum_{v,h} e^{-E(v,h)} .
 
-:math:`\log Z` is computed exactly for models with at most 25 hidden (or visible)
-units by enumerating that side,
+:math:`\log Z` is computed exactly for models with at most :data:`MAX_EXACT_UNITS` (25)
+hidden (or visible) units by enumerating that side,
 
 .. math::
 
@@ -27,12 +27,17 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.special import logsumexp
 
-from .model import RBM, as_rng, sigmoid, softplus
+from ._kernels import bernoulli, sigmoid
+from .data import TEST_BINARIZE_SEED, as_images, binarize, binarize_fixed, random_bits
+from .model import RBM, softplus
+from .rng import as_rng
 
-__all__ = ["LogZ", "log_partition", "log_likelihood", "reconstruction_error",
+__all__ = ["LogZ", "log_partition", "log_likelihood", "reconstruction_error", "evaluate_model",
            "exact_log_probs", "log_likelihood_gradient", "beta_schedule", "base_rate_biases",
-           "weight_pair_correlation", "weight_smoothness"]
+           "weight_pair_correlation", "weight_smoothness", "MAX_EXACT_UNITS"]
 
+#: The largest number of units on the smaller side of an RBM for which :math:`\log Z` is
+#: computed exactly, by enumerating :math:`2^{n}` states (about 10 s at 25 on two cores).
 MAX_EXACT_UNITS = 25
 
 
@@ -188,12 +193,10 @@ def base_rate_biases(rbm: RBM, data=None, *, base: str = "mixed", n_chains: int 
         raise ValueError("base='data' needs data")
     parts = []
     if data is not None and base in ("data", "mixed"):
-        from .train import images_to_probs
-        parts.append(images_to_probs(data, rbm.n_visible).mean(axis=0, dtype=np.float64))
-    if base == "model" or (base == "mixed"):
+        parts.append(as_images(data, rbm.n_visible, name="data").mean(axis=0, dtype=np.float64))
+    if base in ("model", "mixed"):
         rng = as_rng(rng)
-        start = (rng.random((n_chains, rbm.n_visible), dtype=rbm.dtype) < 0.5).astype(rbm.dtype)
-        _, p = rbm.gibbs(start, gibbs_steps, rng)
+        _, p = rbm.gibbs(random_bits(n_chains, rbm.n_visible, rng, rbm.dtype), gibbs_steps, rng)
         parts.append(p.mean(axis=0, dtype=np.float64))
     p = (np.mean(parts, axis=0) + 1e-3) / (1 + 2e-3)
     return np.log(p / (1 - p))
@@ -223,10 +226,8 @@ def _ais_run(rbm: RBM, v, betas, a_base, rng, reverse: bool):
         if k == len(seq) - 1:
             break
         # Gibbs transition leaving p_{next} invariant.
-        ph = sigmoid((b_next * x).astype(dt))
-        h = (rng.random(ph.shape, dtype=dt) < ph).astype(dt)
-        pv = sigmoid(dt.type(1 - b_next) * a_base_dt + dt.type(b_next) * (h @ W.T + a))
-        v = (rng.random(pv.shape, dtype=dt) < pv).astype(dt)
+        h = bernoulli(sigmoid((b_next * x).astype(dt)), rng)
+        v = bernoulli(sigmoid(dt.type(1 - b_next) * a_base_dt + dt.type(b_next) * (h @ W.T + a)), rng)
     return logw
 
 
@@ -247,7 +248,7 @@ def _summarise(log_w: np.ndarray, log_z0: float, sign: int, method: str, n_betas
 
 def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
                   n_betas: int = 14500, n_runs: int = 100, gibbs_steps: int = 1000,
-                  base: str = "mixed", seed=None) -> LogZ:
+                  base: str = "mixed", rng=None) -> LogZ:
     r"""Compute or estimate :math:`\log Z`.
 
     Parameters
@@ -273,7 +274,7 @@ def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
         Gibbs steps for the reverse chains' start samples.
     base : {"mixed", "data", "model", "uniform"}
         The AIS base model; see :func:`base_rate_biases`.
-    seed : int, Generator or None
+    rng : None, int or numpy.random.Generator
 
     Returns
     -------
@@ -287,23 +288,21 @@ def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
         raise ValueError(f"method must be 'exact', 'ais' or 'reverse_ais', got {method!r}")
     if not isinstance(n_runs, (int, np.integer)) or n_runs < 2:
         raise ValueError(f"n_runs must be an integer >= 2, got {n_runs!r}")
-    rng = as_rng(seed)
+    rng = as_rng(rng)
     betas = beta_schedule(n_betas)
     a_base = base_rate_biases(rbm, data, base=base, rng=rng)
     log_z0 = float(softplus(a_base).sum() + rbm.n_hidden * np.log(2.0))
     dt = rbm.dtype
     if method == "ais":
-        p0 = sigmoid(a_base).astype(dt)
-        v = (rng.random((n_runs, rbm.n_visible), dtype=dt) < p0).astype(dt)
+        v = binarize(np.broadcast_to(sigmoid(a_base), (n_runs, rbm.n_visible)), rng).astype(dt)
         log_w = _ais_run(rbm, v, betas, a_base, rng, reverse=False)
         return _summarise(log_w, log_z0, +1, "ais", n_betas)
     if samples is None:
         if data is not None:
-            from .train import _Sampler
-            src = _Sampler(data, rbm.n_visible)
-            start = src.draw(rng.choice(len(src), size=n_runs), rng).astype(dt)
+            data = as_images(data, rbm.n_visible, name="data", keep_uint8=True)
+            start = binarize(data[rng.choice(len(data), size=n_runs)], rng).astype(dt)
         else:
-            start = (rng.random((n_runs, rbm.n_visible), dtype=dt) < 0.5).astype(dt)
+            start = random_bits(n_runs, rbm.n_visible, rng, dt)
         samples, _ = rbm.gibbs(start, gibbs_steps, rng)
     v = rbm._v(samples)
     if np.any((v != 0) & (v != 1)):
@@ -342,8 +341,68 @@ def reconstruction_error(rbm: RBM, v, rng=None) -> float:
     rng : numpy.random.Generator, int or None
     """
     v = rbm._v(v)
-    p = rbm.visible_probs(rbm.sample_hidden(v, as_rng(rng)))
+    p = rbm.visible_probs(rbm.sample_hidden(v, rng))
     return float(np.mean(np.sum((v - p) ** 2, axis=1, dtype=np.float64)))
+
+
+def evaluate_model(rbm: RBM, test_images, train_images=None, *, rng=0, ais_runs: int = 100,
+                   ais_betas: int = 14500, ais_seeds: int = 1, reverse: bool = True) -> dict:
+    r"""Log Z and the average test log-likelihood, as ``python -m rbmlib evaluate`` prints them.
+
+    The test images are binarised once with :data:`rbmlib.data.TEST_BINARIZE_SEED`.
+    :math:`\log Z` is exact when the smaller layer has at most :data:`MAX_EXACT_UNITS`
+    units; otherwise it is estimated with AIS (``ais_seeds`` independent estimates,
+    the first one reported) and, with ``reverse``, also with reverse AIS.
+
+    Parameters
+    ----------
+    rbm : RBM
+    test_images : array_like, shape (N, n_visible)
+    train_images : array_like, shape (M, n_visible), optional
+        For the AIS base model and the reverse chains' starts.
+    rng : None, int or numpy.random.Generator
+        AIS randomness (the test set's binarisation is fixed).
+    ais_runs, ais_betas : int
+        See :func:`log_partition`.
+    ais_seeds : int
+        Independent forward AIS estimates; their spread is reported.
+    reverse : bool
+        Also run reverse AIS (a pessimistic estimate).
+
+    Returns
+    -------
+    dict
+        ``n_visible``, ``n_hidden``, ``n_test``, ``test_binarize_seed``,
+        ``mean_neg_free_energy``, ``log_z`` (:meth:`LogZ.to_dict`), ``test_log_likelihood``;
+        with AIS also ``test_log_likelihood_interval``, ``ais_seeds`` (when > 1),
+        ``reverse_ais`` and ``test_log_likelihood_pessimistic``.
+    """
+    v = binarize_fixed(as_images(test_images, rbm.n_visible, name="test_images", keep_uint8=True))
+    fe = float(-rbm.free_energy(v).astype(np.float64).mean())
+    out = {"n_visible": rbm.n_visible, "n_hidden": rbm.n_hidden, "n_test": len(v),
+           "test_binarize_seed": TEST_BINARIZE_SEED, "mean_neg_free_energy": fe}
+    if min(rbm.n_hidden, rbm.n_visible) <= MAX_EXACT_UNITS:
+        lz = log_partition(rbm, "exact")
+        out["log_z"] = lz.to_dict()
+        out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
+        return out
+    gens = as_rng(rng).spawn(ais_seeds + 1)
+    runs = [log_partition(rbm, "ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas, rng=g)
+            for g in gens[:ais_seeds]]
+    lz = runs[0]
+    out["log_z"] = lz.to_dict()
+    out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
+    out["test_log_likelihood_interval"] = [fe - lz.high, fe - lz.low]
+    if ais_seeds > 1:
+        vals = np.array([r.log_z for r in runs])
+        out["ais_seeds"] = {"log_z": vals.tolist(), "spread": float(vals.max() - vals.min()),
+                            "std": float(vals.std(ddof=1))}
+    if reverse:
+        rev = log_partition(rbm, "reverse_ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas,
+                            rng=gens[-1])
+        out["reverse_ais"] = rev.to_dict()
+        out["test_log_likelihood_pessimistic"] = log_likelihood(rbm, v, rev)
+    return out
 
 
 # ------------------------------------------------------------------ weight images

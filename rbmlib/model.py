@@ -31,39 +31,20 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_savez
+from ._kernels import bernoulli, sigmoid
+from .data import as_binary, check_probs
+from .rng import as_rng
+
+__all__ = ["RBM", "ModelFileError", "load_state", "sigmoid", "softplus", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+
+#: Prefix of the extra arrays (e.g. a training state) stored beside ``W``, ``a``, ``b``.
+STATE_PREFIX = "state:"
 
 
 class ModelFileError(ValueError):
     """A model file is missing, corrupt or does not describe a valid RBM."""
-
-
-def as_rng(rng) -> np.random.Generator:
-    """Return ``rng`` if it is a Generator, else ``np.random.default_rng(rng)``.
-
-    ``None`` and integers are accepted as seeds; anything else is an error.
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
-
-
-def sigmoid(x, out=None):
-    r"""The logistic function :math:`\sigma(x) = 1/(1+e^{-x}) = \tfrac12 + \tfrac12\tanh(x/2)`.
-
-    Computed through ``np.tanh``, which numpy vectorises (several times faster than
-    ``scipy.special.expit`` in float32) and which cannot overflow. The absolute error
-    is a few units in the last place; probabilities below about ``1e-8`` (float32)
-    round to 0. ``out`` may be ``x`` itself.
-    """
-    out = np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
 
 
 def softplus(x):
@@ -72,22 +53,16 @@ def softplus(x):
 
 
 def _check_units(x, n: int, what: str, dtype) -> np.ndarray:
-    """Validate a batch of unit values: 2-D ``(N, n)`` (1-D is a single row), finite, in [0, 1]."""
-    arr = np.asarray(x)
-    if arr.dtype == np.bool_:
-        arr = arr.astype(dtype)
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
+    """Validate a batch of unit values: rows ``(N, n)`` (1-D is a single row) in [0, 1], cast to ``dtype``."""
+    if np.asarray(x).dtype == np.uint8:
+        raise TypeError(f"{what}: uint8 arrays are grey-value images, not unit states; binarise them first "
+                        "(rbmlib.data.binarize) or pass probabilities x / 255")
+    arr = check_probs(x, name=what)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != n:
         raise ValueError(f"{what} must have shape (N, {n}), got {np.shape(x)}")
-    arr = arr.astype(dtype, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what} contains NaN or infinite values")
-    if arr.size and (arr.min() < 0 or arr.max() > 1):
-        raise ValueError(f"{what} must lie in [0, 1], got values in [{arr.min()}, {arr.max()}]")
-    return arr
+    return arr.astype(dtype, copy=False)
 
 
 class RBM:
@@ -97,7 +72,7 @@ class RBM:
     ----------
     n_visible, n_hidden : int
         Numbers of visible and hidden units (784 and, e.g., 10 or 400 for MNIST).
-    seed : int, numpy.random.Generator or None
+    rng : None, int or numpy.random.Generator
         Source of the initial parameters. As in the assignment, ``W`` and ``a`` are
         drawn from :math:`U(-0.01, 0.01)` and ``b`` is zero.
     dtype : numpy dtype
@@ -115,14 +90,14 @@ class RBM:
         (training configuration, history, provenance).
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, *, seed=None, dtype=np.float32):
+    def __init__(self, n_visible: int, n_hidden: int, *, rng=None, dtype=np.float32):
         for name, n in (("n_visible", n_visible), ("n_hidden", n_hidden)):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"{name} must be a positive integer, got {n!r}")
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        rng = as_rng(seed)
+        rng = as_rng(rng)
         self.W = rng.uniform(-0.01, 0.01, size=(n_visible, n_hidden)).astype(dtype)
         self.a = rng.uniform(-0.01, 0.01, size=n_visible).astype(dtype)
         self.b = np.zeros(n_hidden, dtype=dtype)
@@ -193,7 +168,7 @@ class RBM:
         Returns an array of 0/1 values, shape (N, n_hidden), in the model's dtype.
         """
         p = self.hidden_probs(v)
-        return (as_rng(rng).random(p.shape, dtype=p.dtype) < p).astype(p.dtype)
+        return bernoulli(p, as_rng(rng), out=p)
 
     def sample_visible(self, h, rng=None) -> np.ndarray:
         """Draw :math:`v \\sim p(v \\mid h)` — the assignment's ``SampleVisible``.
@@ -201,7 +176,7 @@ class RBM:
         Returns an array of 0/1 values, shape (N, n_visible), in the model's dtype.
         """
         p = self.visible_probs(h)
-        return (as_rng(rng).random(p.shape, dtype=p.dtype) < p).astype(p.dtype)
+        return bernoulli(p, as_rng(rng), out=p)
 
     # --------------------------------------------------------------- energies
     def energy(self, v, h) -> np.ndarray:
@@ -254,11 +229,7 @@ class RBM:
         rng = as_rng(rng)
         if not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        v = self._v(v)
-        if np.any((v != 0) & (v != 1)):
-            v = (rng.random(v.shape, dtype=v.dtype) < v).astype(self.dtype)
-        else:
-            v = v.copy()
+        v = as_binary(self._v(v), self.n_visible, rng, self.dtype, name="v")  # a copy
         if clamp is not None:
             clamp = np.asarray(clamp)
             if clamp.dtype != np.bool_:
@@ -268,23 +239,37 @@ class RBM:
             except ValueError:
                 raise ValueError(f"clamp must have shape ({self.n_visible},) or {v.shape}, got {clamp.shape}") from None
             fixed = v[clamp]
-        p = v
+        h = np.empty((v.shape[0], self.n_hidden), dtype=self.dtype)
+        p = np.empty_like(v)
         for _ in range(steps):
-            hp = sigmoid(v @ self.W + self.b)
-            h = (rng.random(hp.shape, dtype=hp.dtype) < hp).astype(self.dtype)
-            p = sigmoid(h @ self.W.T + self.a)
-            v = (rng.random(p.shape, dtype=p.dtype) < p).astype(self.dtype)
+            np.dot(v, self.W, out=h)
+            h += self.b
+            bernoulli(sigmoid(h, out=h), rng, out=h)
+            np.dot(h, self.W.T, out=p)
+            p += self.a
+            sigmoid(p, out=p)
+            bernoulli(p, rng, out=v)
             if clamp is not None:
                 v[clamp] = fixed
                 p[clamp] = fixed
         return v, p
 
     # -------------------------------------------------------------------- I/O
-    def save(self, path, metadata: dict | None = None) -> Path:
+    def save(self, path, metadata: dict | None = None, *, state: dict | None = None) -> Path:
         """Save to ``path`` (``.npz``) atomically: write a temporary file, then rename.
 
         The archive holds the arrays ``W``, ``a``, ``b`` and ``metadata`` (JSON text
         with the format version and :attr:`metadata`, updated by ``metadata``).
+
+        Parameters
+        ----------
+        path : path-like
+        metadata : dict, optional
+            Entries added to :attr:`metadata` before saving.
+        state : dict of str to ndarray, optional
+            Extra arrays stored beside the parameters (a training state: momentum,
+            persistent chains ...); :meth:`load` ignores them, :func:`load_state`
+            reads them back.
         """
         path = Path(path)
         if metadata:
@@ -295,7 +280,8 @@ class RBM:
             text = json.dumps(meta)
         except TypeError as err:
             raise ValueError(f"model metadata must be JSON-serialisable: {err}") from None
-        atomic_savez(path, W=self.W, a=self.a, b=self.b, metadata=np.array(text))
+        extra = {STATE_PREFIX + k: np.asarray(v) for k, v in (state or {}).items()}
+        atomic_savez(path, W=self.W, a=self.a, b=self.b, metadata=np.array(text), **extra)
         return path
 
     @classmethod
@@ -311,19 +297,7 @@ class RBM:
             or has mismatched shapes, a wrong dtype or non-finite values.
         """
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"model file not found: {path}")
-        if not zipfile.is_zipfile(path):
-            raise ModelFileError(f"{path}: not a valid .npz model file (not a zip archive)")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except ValueError as err:
-            if "pickle" in str(err).lower():
-                raise ModelFileError(f"{path}: refusing to load pickled objects from a model file") from None
-            raise ModelFileError(f"{path}: not a valid .npz model file ({err})") from None
-        except (OSError, zipfile.BadZipFile, EOFError) as err:
-            raise ModelFileError(f"{path}: not a valid .npz model file ({err})") from None
+        arrays = _read_npz(path)
         missing = [k for k in ("W", "a", "b", "metadata") if k not in arrays]
         if missing:
             raise ModelFileError(f"{path}: missing array(s) {', '.join(missing)}")
@@ -358,3 +332,26 @@ class RBM:
         rbm.W, rbm.a, rbm.b = W, a, b
         rbm.metadata = meta
         return rbm
+
+
+def _read_npz(path: Path) -> dict:
+    """All arrays of a model file, refusing pickles; errors name the file and the problem."""
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a valid .npz model file (not a zip archive)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise ModelFileError(f"{path}: refusing to load pickled objects from a model file") from None
+        raise ModelFileError(f"{path}: not a valid .npz model file ({err})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise ModelFileError(f"{path}: not a valid .npz model file ({err})") from None
+
+
+def load_state(path) -> dict:
+    """The extra arrays that :meth:`RBM.save` stored with ``state=``, by name (empty if none)."""
+    arrays = _read_npz(Path(path))
+    return {k[len(STATE_PREFIX):]: v for k, v in arrays.items() if k.startswith(STATE_PREFIX)}

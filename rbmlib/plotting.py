@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
+
+from .data import check_probs
 
 __all__ = ["plot_me", "plot_weights", "plot_biases", "tile_images", "grid_shape"]
 
@@ -59,24 +61,9 @@ def tile_images(images: np.ndarray, ncols: int | None = None, pad: int = 1, fill
 
 def _as_unit_images(images) -> np.ndarray:
     """Validate images and return float32 values in [0, 1], shape (n, side, side)."""
-    x = np.asarray(images)
-    if x.dtype == np.bool_:
-        x = x.astype(np.float32)
+    x = check_probs(images)
     if x.dtype == np.uint8:
-        x = x.astype(np.float32) / 255.0
-    elif x.dtype.kind in "iu":
-        raise ValueError(f"integer images must be uint8 (0..255), got dtype {x.dtype}")
-    elif x.dtype.kind != "f":
-        raise TypeError(f"images must be uint8 or float in [0, 1], got dtype {x.dtype}")
-    else:
-        x = x.astype(np.float32, copy=False)
-        if x.size and not np.all(np.isfinite(x)):
-            raise ValueError("images contain NaN or infinite values")
-        if x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(
-                f"float images must lie in [0, 1], got range [{x.min():g}, {x.max():g}] "
-                "(pass uint8 for 0..255 grey values)"
-            )
+        x = x.astype(np.float32) / np.float32(255)
     if x.ndim == 1:  # a single flat image
         x = x[None, :]
     if x.ndim == 2:

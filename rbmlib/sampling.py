@@ -7,7 +7,9 @@ sample (``SampleVisible``) and the visible probabilities of the last step
 """
 from __future__ import annotations
 
-from .model import RBM, as_rng
+from .data import random_bits
+from .model import RBM
+from .rng import as_rng
 
 __all__ = ["run_chains"]
 
@@ -21,7 +23,7 @@ def run_chains(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), rng=None, star
     n_chains : int
     steps : sequence of int
         Increasing step counts at which to take snapshots.
-    rng : numpy.random.Generator, int or None
+    rng : None, int or numpy.random.Generator
     start : array_like, shape (n_chains, n_visible), optional
         Starting visible states; by default independent uniform random bits
         ("random starts").
@@ -37,7 +39,7 @@ def run_chains(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), rng=None, star
     if not steps or steps[0] < 1 or any(b <= a for a, b in zip(steps, steps[1:])):
         raise ValueError(f"steps must be increasing positive integers, got {steps}")
     if start is None:
-        v = (rng.random((n_chains, rbm.n_visible), dtype=rbm.dtype) < 0.5).astype(rbm.dtype)
+        v = random_bits(n_chains, rbm.n_visible, rng, rbm.dtype)
     else:
         v = rbm._v(start)
         if v.shape[0] != n_chains:

@@ -10,7 +10,7 @@ from rbmlib import RBM
 def random_rbm(n_visible=6, n_hidden=4, scale=1.0, seed=0):
     """A float64 RBM with O(1) parameters, so the distribution is far from uniform."""
     rng = np.random.default_rng(seed)
-    rbm = RBM(n_visible, n_hidden, seed=seed, dtype=np.float64)
+    rbm = RBM(n_visible, n_hidden, rng=seed, dtype=np.float64)
     rbm.W = rng.normal(0, scale, (n_visible, n_hidden))
     rbm.a = rng.normal(0, scale, n_visible)
     rbm.b = rng.normal(0, scale, n_hidden)

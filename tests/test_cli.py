@@ -64,7 +64,7 @@ def test_file_errors_exit_2_with_one_line(tmp_path, capsys):
     bad.write_text("garbage")
     code, _, err = _run(capsys, "sample", "--model", str(bad), "--out", str(tmp_path / "s.npz"))
     assert code == 2 and "not a valid .npz" in err and err.count("\n") == 1
-    small = RBM(5, 2, seed=0).save(tmp_path / "small.npz")
+    small = RBM(5, 2, rng=0).save(tmp_path / "small.npz")
     code, _, err = _run(capsys, "evaluate", "--model", str(small))
     assert code == 2 and "784" in err
 

@@ -69,12 +69,12 @@ def test_beta_schedule():
 def test_ais_and_reverse_ais_bracket_exact_log_z():
     rbm = random_rbm(10, 6, scale=1.5, seed=11)
     exact = log_partition(rbm, "exact").log_z
-    fwd = log_partition(rbm, "ais", n_betas=3000, n_runs=400, seed=0)
+    fwd = log_partition(rbm, "ais", n_betas=3000, n_runs=400, rng=0)
     # exact model samples for the reverse chains
     states, log_p = exact_log_probs(rbm)
     rng = np.random.default_rng(1)
     samples = states[rng.choice(len(states), size=400, p=np.exp(log_p))]
-    rev = log_partition(rbm, "reverse_ais", samples=samples, n_betas=3000, seed=2)
+    rev = log_partition(rbm, "reverse_ais", samples=samples, n_betas=3000, rng=2)
     assert fwd.method == "ais" and rev.method == "reverse_ais"
     assert abs(fwd.log_z - exact) < 0.05 and abs(rev.log_z - exact) < 0.05
     assert fwd.low <= exact <= rev.high
@@ -86,14 +86,14 @@ def test_ais_detects_a_wrong_model():
     """AIS for one model is far from another model's exact log Z: the check has power."""
     rbm = random_rbm(10, 6, scale=1.5, seed=11)
     other = random_rbm(10, 6, scale=1.5, seed=12)
-    est = log_partition(rbm, "ais", n_betas=1000, n_runs=100, seed=0).log_z
+    est = log_partition(rbm, "ais", n_betas=1000, n_runs=100, rng=0).log_z
     assert abs(est - log_partition(other, "exact").log_z) > 0.5
 
 
 def test_ais_same_seed_same_result():
     rbm = random_rbm(8, 5, seed=3)
-    a = log_partition(rbm, "ais", n_betas=500, n_runs=20, seed=4)
-    b = log_partition(rbm, "ais", n_betas=500, n_runs=20, seed=4)
+    a = log_partition(rbm, "ais", n_betas=500, n_runs=20, rng=4)
+    b = log_partition(rbm, "ais", n_betas=500, n_runs=20, rng=4)
     assert a.log_z == b.log_z
 
 
@@ -118,17 +118,17 @@ def test_reconstruction_error_zero_for_a_deterministic_identity():
     rbm.b = np.full(4, -20.0)
     v = all_states(4)
     assert reconstruction_error(rbm, v, rng=0) < 1e-12
-    assert reconstruction_error(RBM(4, 4, seed=0, dtype=np.float64), v, rng=0) == pytest.approx(1.0, abs=0.05)
+    assert reconstruction_error(RBM(4, 4, rng=0, dtype=np.float64), v, rng=0) == pytest.approx(1.0, abs=0.05)
 
 
 @pytest.mark.slow
 def test_ais_within_a_tenth_of_a_nat_on_an_mnist_model(mnist):
     """AIS on an MNIST-trained 15-hidden-unit model lands within 0.1 nats of exact log Z."""
     images = mnist[0][:20000]
-    rbm = RBM(784, 15, seed=0)
-    fit(rbm, images, epochs=2, seed=0, progress=False)
+    rbm = RBM(784, 15, rng=0)
+    fit(rbm, images, epochs=2, rng=0, progress=False)
     exact = log_partition(rbm, "exact").log_z
-    est = log_partition(rbm, "ais", data=images, n_betas=14500, n_runs=100, seed=1)
+    est = log_partition(rbm, "ais", data=images, n_betas=14500, n_runs=100, rng=1)
     assert abs(est.log_z - exact) < 0.1, (est, exact)
 
 
@@ -144,3 +144,38 @@ def test_weight_statistics_on_known_images():
     assert abs(weight_pair_correlation(noise)) < 0.1
     with pytest.raises(ValueError, match="shape"):
         weight_smoothness(np.zeros((100, 3)))
+
+
+def test_reverse_ais_default_path_starts_from_data():
+    """Without ``samples``, reverse AIS runs Gibbs chains from binarised data rows; on a small model
+    that mixes quickly they are model samples and the estimate lands on the exact log Z."""
+    rbm = random_rbm(10, 6, scale=1.0, seed=11)
+    exact = log_partition(rbm, "exact").log_z
+    data = np.random.default_rng(0).integers(0, 256, size=(300, 10), dtype=np.uint8)
+    rev = log_partition(rbm, "reverse_ais", data=data, n_runs=400, n_betas=2000, gibbs_steps=100, rng=3)
+    assert rev.method == "reverse_ais" and abs(rev.log_z - exact) < 0.05
+    assert rev.low <= exact <= rev.high
+
+
+def test_evaluate_model_ais_branch(monkeypatch):
+    """Above MAX_EXACT_UNITS evaluate_model estimates log Z by AIS and reverse AIS (here on a model
+    small enough to check against the exact value)."""
+    import rbmlib.evaluate as ev
+    from rbmlib.data import binarize_fixed
+
+    rbm = random_rbm(12, 8, scale=0.8, seed=4)
+    rng = np.random.default_rng(5)
+    test, train = (rng.integers(0, 256, size=(n, 12), dtype=np.uint8) for n in (200, 500))
+    exact = ev.evaluate_model(rbm, test)
+    assert exact["log_z"]["method"] == "exact"
+    monkeypatch.setattr(ev, "MAX_EXACT_UNITS", 4)
+    out = ev.evaluate_model(rbm, test, train, rng=0, ais_runs=200, ais_betas=2000, ais_seeds=3, reverse=True)
+    assert out["log_z"]["method"] == "ais" and out["reverse_ais"]["method"] == "reverse_ais"
+    assert abs(out["log_z"]["log_z"] - exact["log_z"]["log_z"]) < 0.05
+    assert abs(out["test_log_likelihood"] - exact["test_log_likelihood"]) < 0.05
+    assert abs(out["test_log_likelihood_pessimistic"] - exact["test_log_likelihood"]) < 0.1
+    lo, hi = out["test_log_likelihood_interval"]
+    assert lo <= exact["test_log_likelihood"] <= hi
+    assert len(out["ais_seeds"]["log_z"]) == 3 and 0 < out["ais_seeds"]["spread"] < 0.1
+    ll = -rbm.free_energy(binarize_fixed(test)).mean() - exact["log_z"]["log_z"]
+    assert exact["test_log_likelihood"] == pytest.approx(ll)

@@ -10,7 +10,7 @@ from helpers_exact import all_states, brute_log_p, joint_neg_energy, random_rbm
 
 
 def test_init_follows_assignment():
-    rbm = RBM(784, 400, seed=1)
+    rbm = RBM(784, 400, rng=1)
     assert rbm.W.shape == (784, 400) and rbm.a.shape == (784,) and rbm.b.shape == (400,)
     assert rbm.W.dtype == np.float32
     assert np.all(np.abs(rbm.W) <= 0.01) and np.all(np.abs(rbm.a) <= 0.01)
@@ -20,8 +20,8 @@ def test_init_follows_assignment():
 
 
 def test_same_seed_same_init_and_different_seed_differs():
-    assert np.array_equal(RBM(20, 5, seed=3).W, RBM(20, 5, seed=3).W)
-    assert not np.array_equal(RBM(20, 5, seed=3).W, RBM(20, 5, seed=4).W)
+    assert np.array_equal(RBM(20, 5, rng=3).W, RBM(20, 5, rng=3).W)
+    assert not np.array_equal(RBM(20, 5, rng=3).W, RBM(20, 5, rng=4).W)
 
 
 def test_energy_matches_formula():
@@ -136,7 +136,7 @@ def test_bad_constructor_and_gibbs_args():
 
 
 def test_save_load_roundtrip(tmp_path):
-    rbm = RBM(784, 12, seed=0)
+    rbm = RBM(784, 12, rng=0)
     rbm.W += 0.5
     path = rbm.save(tmp_path / "m.npz", {"config": {"lr": 0.1}, "history": [{"epoch": 1}]})
     back = RBM.load(path)
@@ -149,14 +149,14 @@ def test_save_load_roundtrip(tmp_path):
 
 def test_save_is_atomic(tmp_path, monkeypatch):
     path = tmp_path / "m.npz"
-    RBM(4, 2, seed=0).save(path)
+    RBM(4, 2, rng=0).save(path)
     before = path.read_bytes()
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(np, "savez_compressed", boom)
     with pytest.raises(KeyboardInterrupt):
-        RBM(4, 2, seed=1).save(path)
+        RBM(4, 2, rng=1).save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
@@ -198,7 +198,7 @@ def test_load_missing_and_corrupt(tmp_path):
     bad.write_bytes(b"this is not a zip archive")
     with pytest.raises(ModelFileError, match="not a valid .npz"):
         RBM.load(bad)
-    good = RBM(4, 2, seed=0).save(tmp_path / "ok.npz")
+    good = RBM(4, 2, rng=0).save(tmp_path / "ok.npz")
     truncated = tmp_path / "trunc.npz"
     truncated.write_bytes(good.read_bytes()[:100])
     with pytest.raises(ModelFileError):

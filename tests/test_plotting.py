@@ -95,7 +95,7 @@ def test_plot_me_into_given_axes(rng):
         (np.zeros((0, 784)), ValueError, "empty"),
         (np.full((2, 784), 1.5), ValueError, r"\[0, 1\]"),
         (np.full((2, 784), np.nan), ValueError, "NaN"),
-        (np.zeros((2, 784), dtype=np.int64), ValueError, "uint8"),
+        (np.full((2, 784), 255, dtype=np.int64), ValueError, "uint8"),
         (np.array([["a"] * 784]), TypeError, "dtype"),
     ],
 )
@@ -115,7 +115,7 @@ def _rbm_objects(rng, n_hidden):
         from rbmlib.model import RBM
     except ImportError:
         return objs
-    objs.append(RBM(784, n_hidden, seed=0))
+    objs.append(RBM(784, n_hidden, rng=0))
     return objs
 
 

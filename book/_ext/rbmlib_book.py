@@ -16,8 +16,9 @@ It does two things:
    declared".  Exact duplicates are dropped from each page's script list.
 
 3. **``rbmlib-api`` directive.**  Emits one ``automodule`` section per
-   ``rbmlib`` submodule that exists on disk, so the API page never references
-   a module that has not been written yet (which would fail a ``-W`` build).
+   ``rbmlib`` module that exists on disk, grouped by the package's layers (core,
+   evaluation kit, book glue and CLI), so the API page never references a module
+   that has not been written yet (which would fail a ``-W`` build).
 """
 
 from __future__ import annotations
@@ -35,19 +36,14 @@ from sphinx.util.nodes import nested_parse_with_titles
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = REPO_ROOT / "rbmlib"
 
-#: Preferred order of the API page; other submodules found on disk follow,
-#: sorted by name.
-MODULE_ORDER = (
-    "data",
-    "model",
-    "train",
-    "evaluate",
-    "recall",
-    "plotting",
-    "classifier",
-    "quality",
-    "ood",
-    "cli",
+#: The API page's sections: the package's layers, each a list of module-name prefixes
+#: in page order. A module found on disk goes under the first prefix it starts with;
+#: modules that match none are listed last.
+LAYERS = (
+    ("Core: data and model", ("rng", "data", "model")),
+    ("Core: training, sampling and measuring", ("train", "sampling", "evaluate", "completion", "plotting")),
+    ("Evaluation kit", ("metrics",)),
+    ("Course book glue and command line", ("book", "cli")),
 )
 
 #: Docname of the page holding the ``rbmlib-api`` directive.
@@ -58,8 +54,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 
-def existing_modules(package_dir: Path = PACKAGE_DIR) -> list[str]:
-    """Return the names of the public submodules of ``rbmlib`` found on disk.
+def existing_modules(package_dir: Path = PACKAGE_DIR) -> list[tuple[str, list[str]]]:
+    """Return the public modules of ``rbmlib`` found on disk, grouped by :data:`LAYERS`.
 
     Parameters
     ----------
@@ -68,46 +64,54 @@ def existing_modules(package_dir: Path = PACKAGE_DIR) -> list[str]:
 
     Returns
     -------
-    list of str
-        Module names without the package prefix (``"model"``, ...), in
-        :data:`MODULE_ORDER` first and then alphabetically.  Private modules
-        (leading underscore, including ``__init__`` and ``__main__``) are
-        skipped.
+    list of (str, list of str)
+        Section titles and dotted module names without the package prefix
+        (``"model"``, ``"train.loop"``, ``"metrics"`` for a subpackage ...), in the
+        order of :data:`LAYERS`. Private modules (a part starting with an
+        underscore, ``__main__``) are skipped.
     """
     if not package_dir.is_dir():
         return []
-    found = {p.stem for p in package_dir.glob("*.py") if not p.stem.startswith("_")}
-    ordered = [m for m in MODULE_ORDER if m in found]
-    ordered += sorted(found - set(ordered))
-    return ordered
+    found = set()
+    for path in package_dir.rglob("*.py"):
+        parts = path.relative_to(package_dir).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts and not any(part.startswith("_") for part in parts):
+            found.add(".".join(parts))
+    sections, placed = [], set()
+    for title, prefixes in LAYERS:
+        names = [m for prefix in prefixes for m in sorted(found - placed)
+                 if m == prefix or m.startswith(prefix + ".")]
+        placed.update(names)
+        if names:
+            sections.append((title, names))
+    if found - placed:
+        sections.append(("Other modules", sorted(found - placed)))
+    return sections
 
 
 class RbmlibApiDirective(SphinxDirective):
-    """``.. rbmlib-api::`` -- one autodoc section per existing submodule."""
+    """``.. rbmlib-api::`` -- one autodoc section per existing module, grouped by layer."""
 
     has_content = False
     required_arguments = 0
     optional_arguments = 0
 
     def run(self) -> list[nodes.Node]:
-        modules = existing_modules()
-        for name in modules:
-            self.env.note_dependency(str(PACKAGE_DIR / f"{name}.py"))
-        if not modules:
+        sections = existing_modules()
+        for path in PACKAGE_DIR.rglob("*.py"):
+            self.env.note_dependency(str(path))
+        if not sections:
             para = nodes.paragraph(text="No rbmlib modules were found.")
             return [para]
         lines: list[str] = []
-        for name in modules:
-            title = f"``rbmlib.{name}``"
-            lines += [
-                title,
-                "-" * len(title),
-                "",
-                f".. automodule:: rbmlib.{name}",
-                "   :members:",
-                "   :show-inheritance:",
-                "",
-            ]
+        for heading, names in sections:
+            lines += [heading, "-" * len(heading), ""]
+            for name in names:
+                title = f"``rbmlib.{name}``"
+                lines += [title, "~" * len(title), "", f".. automodule:: rbmlib.{name}", "   :members:",
+                          "   :show-inheritance:", ""]
         container = nodes.section()
         container.document = self.state.document
         content = StringList(lines, source="<rbmlib-api>")

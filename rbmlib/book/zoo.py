@@ -1,4 +1,4 @@
-"""Trained models shared through an on-disk cache keyed by their configuration.
+"""The course book's models and results, shared through an on-disk cache.
 
 A notebook asks for a model by its settings, ``trained_model(n_hidden=400, epochs=10)``;
 the first caller on a machine trains it (with a checkpoint, so an interrupted run
@@ -6,100 +6,30 @@ resumes), later callers load it. The cache folder is ``$RBMLIB_CACHE`` or
 ``~/.cache/rbmlib/models`` (``$XDG_CACHE_HOME`` respected). A file lock lets
 notebooks executed in parallel wait for each other instead of training twice.
 
-The key is a SHA-256 of the settings, the seed, the rbmlib version of the training
-code (:data:`TRAINING_VERSION`) and the MNIST checksums, so a change to any of them
+The key is a SHA-256 of the settings, the seed, the version of the training code
+(:data:`TRAINING_VERSION`) and the MNIST checksums, so a change to any of them
 trains a new model.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
-from ._io import atomic_savez, cache_dir, file_lock
-from .model import RBM
+import numpy as np
 
-__all__ = ["TRAINING_VERSION", "cache_dir", "model_key", "trained_model"]
+from .._io import atomic_savez, cache_dir, cached_artifact
+from ..data import SHA256, binarized_test_set, load_mnist
+from ..evaluate import log_likelihood, log_partition
+from ..model import RBM
+from ..train import fit, recipe
+
+__all__ = ["TRAINING_VERSION", "BOOK_MODELS", "require_seed", "BEST_MODEL", "BEST_PROVENANCE", "model_key", "trained_model",
+           "book_model", "best_model", "cached_result"]
 
 #: Bump when a change to the training code changes what a configuration produces.
-TRAINING_VERSION = 2
-
-
-def model_key(settings: dict, seed: int) -> str:
-    """Hex digest identifying a trained model: settings, seed, code version and data."""
-    from .data import SHA256
-    blob = json.dumps({"settings": settings, "seed": seed, "version": TRAINING_VERSION,
-                       "data": SHA256["train_images"]}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def trained_model(*, n_hidden: int, seed: int = 0, name: str | None = None, progress: bool = True,
-                  exact_log_likelihood: bool = False, data_dir=None, **settings) -> RBM:
-    """Return an RBM trained on MNIST with ``settings``, from the cache or trained now.
-
-    Parameters
-    ----------
-    n_hidden : int
-    seed : int
-        Seed of the initial parameters and of training.
-    name : str, optional
-        A readable prefix for the cache file name.
-    progress : bool
-        Show the training progress bar when training is needed.
-    exact_log_likelihood : bool
-        Record the exact test log-likelihood after each epoch in the history
-        (``test_log_likelihood``); only for ``n_hidden <= 20``.
-    data_dir : path, optional
-        MNIST folder (see :func:`rbmlib.data.load_mnist`).
-    **settings
-        Keyword arguments of :func:`rbmlib.train.fit` (``epochs``, ``lr``, ``method``, ...).
-
-    Returns
-    -------
-    RBM
-        With ``metadata['history']`` from its training and ``metadata['cache_key']``.
-    """
-    from .data import load_mnist
-    from .train import fit
-
-    key_settings = dict(settings, n_hidden=n_hidden, exact_log_likelihood=exact_log_likelihood)
-    key = model_key(key_settings, seed)
-    folder = cache_dir()
-    path = folder / f"{name or 'rbm'}-{n_hidden}h-{key}.npz"
-    with file_lock(folder / f".{path.name}.lock"):
-        if path.exists():
-            try:
-                return RBM.load(path)
-            except ValueError:
-                path.unlink()          # corrupt cache entry: train again
-        images, _ = load_mnist("train", data_dir=data_dir)
-        held, _ = load_mnist("test", data_dir=data_dir)
-        callback = None
-        if exact_log_likelihood:
-            callback = _exact_test_ll_callback(held)
-        rbm = RBM(images.shape[1], n_hidden, seed=seed)
-        ckpt = path.with_suffix(".ckpt.npz")
-        fit(rbm, images, seed=seed, held_out=held, checkpoint=ckpt, resume=True, progress=progress,
-            callback=callback, **settings)
-        rbm.save(path, {"cache_key": key, "settings": key_settings, "seed": seed})
-        ckpt.unlink(missing_ok=True)
-        return rbm
-
-
-def _exact_test_ll_callback(test_images):
-    """Per-epoch exact average log-likelihood of the test set, binarised with the CLI's seed."""
-    import numpy as np
-
-    from .cli import TEST_BINARIZE_SEED
-    from .data import binarize
-    from .evaluate import log_likelihood, log_partition
-
-    v = binarize(test_images, np.random.default_rng(TEST_BINARIZE_SEED))
-
-    def callback(rbm, row):
-        return {"test_log_likelihood": log_likelihood(rbm, v, log_partition(rbm, "exact"))}
-    return callback
-
+TRAINING_VERSION = 3
 
 #: The models the course book uses, by name: settings for :func:`trained_model`.
 #: ``cd1-10`` and ``cd1-400`` are the assignment's configuration (CD-1, lr 0.1, batch 64).
@@ -110,16 +40,83 @@ BOOK_MODELS: dict[str, dict] = {
 }
 
 #: The committed model trained with ``python -m rbmlib train --recipe best`` and its provenance.
-BEST_MODEL = Path(__file__).parent / "models" / "best.npz"
+BEST_MODEL = Path(__file__).resolve().parent.parent / "models" / "best.npz"
 BEST_PROVENANCE = BEST_MODEL.with_suffix(".json")
+
+
+def require_seed(rng) -> int:
+    """``rng`` as an int seed; the book's caches are keyed by it, so a Generator will not do."""
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise TypeError(f"rng must be a non-negative int seed here (it is part of the cache key), got {rng!r}")
+    return int(rng)
+
+
+def model_key(settings: dict, rng: int) -> str:
+    """Hex digest identifying a trained model: settings, seed, code version and data."""
+    blob = json.dumps({"settings": settings, "seed": require_seed(rng), "version": TRAINING_VERSION,
+                       "data": SHA256["train_images"]}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def trained_model(*, n_hidden: int, rng: int = 0, name: str | None = None, progress: bool = True,
+                  exact_log_likelihood: bool = False, data_dir=None, **settings) -> RBM:
+    """Return an RBM trained on MNIST with ``settings``, from the cache or trained now.
+
+    Parameters
+    ----------
+    n_hidden : int
+    rng : int
+        Seed of the initial parameters and of training (part of the cache key).
+    name : str, optional
+        A readable prefix for the cache file name.
+    progress : bool
+        Show the training progress bar when training is needed.
+    exact_log_likelihood : bool
+        Record the exact test log-likelihood after each epoch in the history
+        (``test_log_likelihood``); only for small models.
+    data_dir : path, optional
+        MNIST folder (see :func:`rbmlib.data.load_mnist`).
+    **settings
+        Keyword arguments of :func:`rbmlib.train.fit` (``epochs``, ``lr``, ``method``, ...).
+
+    Returns
+    -------
+    RBM
+        With ``metadata['history']`` from its training and ``metadata['cache_key']``.
+    """
+    seed = require_seed(rng)
+    key_settings = dict(settings, n_hidden=n_hidden, exact_log_likelihood=exact_log_likelihood)
+    key = model_key(key_settings, seed)
+    path = cache_dir() / f"{name or 'rbm'}-{n_hidden}h-{key}.npz"
+
+    def build(path):
+        images, _ = load_mnist("train", data_dir=data_dir)
+        held, _ = load_mnist("test", data_dir=data_dir)
+        callback = _exact_test_ll_callback(data_dir) if exact_log_likelihood else None
+        rbm = RBM(images.shape[1], n_hidden, rng=seed)
+        ckpt = path.with_suffix(".ckpt.npz")
+        fit(rbm, images, rng=seed, held_out=held, checkpoint=ckpt, resume=True, progress=progress,
+            callback=callback, **settings)
+        rbm.save(path, {"cache_key": key, "settings": key_settings, "seed": seed})
+        ckpt.unlink(missing_ok=True)
+        return rbm
+
+    return cached_artifact(path, RBM.load, build)
+
+
+def _exact_test_ll_callback(data_dir):
+    """Per-epoch exact average log-likelihood of the test set binarised once (:func:`rbmlib.data.binarized_test_set`)."""
+    v = binarized_test_set(data_dir)
+
+    def callback(rbm, row):
+        return {"test_log_likelihood": log_likelihood(rbm, v, log_partition(rbm, "exact"))}
+    return callback
 
 
 def book_model(name: str, *, progress: bool = True, data_dir=None) -> RBM:
     """A model of the course book: one of :data:`BOOK_MODELS`, or ``"best"``.
 
-    ``"best"`` is the committed file :data:`BEST_MODEL`, checked against the SHA-256
-    in its provenance record :data:`BEST_PROVENANCE`; if it is missing or does not
-    match, the ``best`` recipe is trained (which takes tens of minutes).
+    ``"best"`` is the committed file :data:`BEST_MODEL` (see :func:`best_model`).
     """
     if name == "best":
         return best_model(progress=progress, data_dir=data_dir)
@@ -129,9 +126,12 @@ def book_model(name: str, *, progress: bool = True, data_dir=None) -> RBM:
 
 
 def best_model(*, progress: bool = True, data_dir=None) -> RBM:
-    """The committed ``best`` model (see :func:`book_model`), verified, else trained."""
-    from .train import recipe
+    """The committed ``best`` model, checked against the SHA-256 in its provenance record.
 
+    If :data:`BEST_MODEL` or :data:`BEST_PROVENANCE` is missing, or the file's digest
+    does not match the record, a warning says so and the ``best`` recipe is trained
+    instead (cached like every book model; it takes tens of minutes).
+    """
     if BEST_MODEL.exists() and BEST_PROVENANCE.exists():
         record = json.loads(BEST_PROVENANCE.read_text())
         digest = hashlib.sha256(BEST_MODEL.read_bytes()).hexdigest()
@@ -139,11 +139,12 @@ def best_model(*, progress: bool = True, data_dir=None) -> RBM:
             rbm = RBM.load(BEST_MODEL)
             rbm.metadata["provenance"] = record
             return rbm
-        import warnings
         warnings.warn(f"{BEST_MODEL} does not match the SHA-256 in {BEST_PROVENANCE.name}; training it again",
                       RuntimeWarning, stacklevel=2)
-    settings = recipe("best")
-    return trained_model(name="best", progress=progress, data_dir=data_dir, **settings)
+    else:
+        warnings.warn(f"{BEST_MODEL} or its provenance record is missing; training the best recipe",
+                      RuntimeWarning, stacklevel=2)
+    return trained_model(name="best", progress=progress, data_dir=data_dir, **recipe("best"))
 
 
 def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:
@@ -153,28 +154,31 @@ def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:
     an ``.npz`` in ``cache_dir()/results`` under a key made of the model's
     parameters (their bytes), ``kind`` and ``params``. Notebooks use it so an
     expensive estimate (AIS, long chains) is made once per machine and shared.
-    """
-    import numpy as np
 
+    joblib.Memory would do the hashing, but it has no cross-process lock: two notebooks
+    executed side by side would both run the same AIS; :func:`rbmlib._io.cached_artifact`
+    makes the second one wait and load.
+    """
     h = hashlib.sha256()
     for arr in (rbm.W, rbm.a, rbm.b):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update(json.dumps({"kind": kind, "params": params, "version": TRAINING_VERSION}, sort_keys=True).encode())
     path = cache_dir() / "results" / f"{kind}-{h.hexdigest()[:16]}.npz"
-    with file_lock(path.parent / f".{path.name}.lock"):
-        if path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    return {k: (z[k].item() if z[k].ndim == 0 else z[k]) for k in z.files}
-            except (ValueError, OSError):
-                path.unlink()
+
+    def load(path):
+        with np.load(path, allow_pickle=False) as z:
+            return {k: (z[k].item() if z[k].ndim == 0 else z[k]) for k in z.files}
+
+    def build(path):
         result = compute()
         arrays = {}
         for k, v in result.items():
             arr = np.asarray(v)
             if arr.dtype == object:
                 raise TypeError(f"cached_result: {kind!r} result {k!r} is a {type(v).__name__}, not a number, "
-                                f"string or numeric array; flatten it first (rbmlib.nbtools.flatten)")
+                                f"string or numeric array; flatten it first (rbmlib.book.nbtools.flatten)")
             arrays[k] = arr
         atomic_savez(path, **arrays)
         return result
+
+    return cached_artifact(path, load, build)

@@ -1,24 +1,32 @@
 """Small helpers shared by the course-book notebooks.
 
-:func:`cached_evaluation` is :func:`rbmlib.cli.evaluate_model` (what
+:func:`cached_evaluation` is :func:`rbmlib.evaluate.evaluate_model` (what
 ``python -m rbmlib evaluate`` prints) computed once per machine, model and settings
-through ``rbmlib.zoo.cached_result``, so that several notebooks asking for the
-same evaluation share one AIS run.
+through :func:`rbmlib.book.zoo.cached_result`, so that several notebooks asking for the
+same evaluation share one AIS run; :func:`cached_chains` and
+:func:`cached_sample_report` do the same for long Gibbs chains and their scores.
 """
 from __future__ import annotations
 
+import hashlib
 import numbers
 
 import numpy as np
 
-__all__ = ["flatten", "cached_evaluation"]
+from ..data import binarize_fixed
+from ..evaluate import evaluate_model
+from ..metrics.quality import sample_report
+from ..sampling import run_chains
+from .zoo import cached_result, require_seed
+
+__all__ = ["flatten", "cached_evaluation", "cached_chains", "cached_sample_report"]
 
 
 def flatten(d: dict, prefix: str = "", sep: str = ".") -> dict:
     """Flatten nested dicts into one level: ``{"log_z": {"stderr": 1}}`` -> ``{"log_z.stderr": 1}``.
 
     Values must be numbers, strings, lists of numbers or numpy arrays (what
-    ``rbmlib.zoo.cached_result`` can store); anything else raises ``TypeError``.
+    :func:`rbmlib.book.zoo.cached_result` can store); anything else raises ``TypeError``.
     """
     if not isinstance(d, dict):
         raise TypeError(f"expected a dict, got {type(d).__name__}")
@@ -37,7 +45,7 @@ def flatten(d: dict, prefix: str = "", sep: str = ".") -> dict:
 
 
 def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
-    """:func:`rbmlib.cli.evaluate_model` ``(rbm, test_images, train_images, **params)``, cached.
+    """:func:`rbmlib.evaluate.evaluate_model` ``(rbm, test_images, train_images, **params)``, cached.
 
     Parameters
     ----------
@@ -45,8 +53,8 @@ def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
     test_images, train_images : ndarray, shape (N, 784), uint8
         The MNIST test and training images (``train_images`` is needed for AIS).
     **params
-        ``seed``, ``ais_runs``, ``ais_betas``, ``ais_seeds``, ``reverse`` of
-        :func:`~rbmlib.cli.evaluate_model`. They, the model's parameters and a digest
+        ``rng`` (an int seed), ``ais_runs``, ``ais_betas``, ``ais_seeds``, ``reverse`` of
+        :func:`~rbmlib.evaluate.evaluate_model`. They, the model's parameters and a digest
         of the binarised test set are the cache key, so two notebooks passing the
         same ones share one computation.
 
@@ -57,22 +65,16 @@ def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
         ``log_z.log_z``, ``log_z.stderr``, ``reverse_ais.log_z``,
         ``test_log_likelihood_pessimistic``.
     """
-    import hashlib
-
-    from .cli import TEST_BINARIZE_SEED, evaluate_model
-    from .data import binarize
-    from .zoo import cached_result
-
     # The key also holds a digest of the binarised test set, so that a change to the
     # binarisation (or other test images) is not answered from a stale cache.
-    v = binarize(np.asarray(test_images), np.random.default_rng(TEST_BINARIZE_SEED))
+    v = binarize_fixed(test_images)
     digest = hashlib.sha256(np.ascontiguousarray(v, dtype=np.uint8).tobytes()).hexdigest()[:16]
     key = dict(params, test_digest=digest, n_train=0 if train_images is None else len(train_images))
     return cached_result("evaluate", rbm, key,
                          lambda: flatten(evaluate_model(rbm, test_images, train_images, **params)))
 
 
-def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), seed: int = 0) -> dict:
+def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), rng: int = 0) -> dict:
     """:func:`rbmlib.sampling.run_chains` from random starts, cached per model and settings.
 
     Parameters
@@ -81,8 +83,8 @@ def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), seed: int = 0) -
     n_chains : int
     steps : sequence of int
         Increasing step counts at which the chains are snapshot.
-    seed : int
-        Seed of the chains' generator.
+    rng : int
+        Seed of the chains' generator (part of the cache key).
 
     Returns
     -------
@@ -90,13 +92,11 @@ def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), seed: int = 0) -
         ``{t: (v, p)}`` as :func:`~rbmlib.sampling.run_chains`: ``v`` (n_chains, n_visible)
         float32 0/1 samples after ``t`` steps, ``p`` float32 :math:`p(v \\mid h)` of step ``t``.
     """
-    from .sampling import run_chains
-    from .zoo import cached_result
-
     steps = [int(t) for t in steps]
+    seed = require_seed(rng)
 
     def compute():
-        out = run_chains(rbm, n_chains, steps=steps, rng=np.random.default_rng(seed))
+        out = run_chains(rbm, n_chains, steps=steps, rng=seed)
         result = {}
         for t, (v, p) in out.items():
             result[f"v{t}"] = v.astype(np.uint8)
@@ -108,14 +108,11 @@ def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), seed: int = 0) -
 
 
 def cached_sample_report(rbm, samples, key: dict, **kwargs) -> dict:
-    """:func:`rbmlib.quality.sample_report` ``(samples, **kwargs)``, cached per model and ``key``.
+    """:func:`rbmlib.metrics.quality.sample_report` ``(samples, **kwargs)``, cached per model and ``key``.
 
     ``key`` must identify ``samples`` for this model (e.g. the settings of
     :func:`cached_chains` and the step count) together with the report's own
-    settings (``seed`` ...); the report is computed once per machine.
+    settings (its ``rng`` seed ...); the report is computed once per machine.
     """
-    from .quality import sample_report
-    from .zoo import cached_result
-
     return cached_result("sample_report", rbm, dict(key),
                          lambda: flatten(sample_report(samples, **kwargs)))

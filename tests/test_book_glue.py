@@ -1,0 +1,106 @@
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from rbmlib import RBM
+from rbmlib.book import zoo
+from rbmlib.book.nbtools import cached_chains, cached_evaluation, flatten
+from rbmlib.book.tables import Table
+from rbmlib.book.zoo import cached_result
+from rbmlib.train import recipe
+
+
+def test_flatten_nested_and_rejects_objects():
+    out = flatten({"a": 1, "b": {"c": 2.5, "d": {"e": "x"}}, "f": [1, 2], "g": None})
+    assert out["a"] == 1 and out["b.c"] == 2.5 and out["b.d.e"] == "x"
+    assert np.array_equal(out["f"], [1.0, 2.0]) and np.isnan(out["g"])
+    with pytest.raises(TypeError, match="h"):
+        flatten({"h": object()})
+    with pytest.raises(TypeError):
+        flatten([1, 2])
+
+
+def test_cached_evaluation_is_cached(tmp_path, monkeypatch, rng):
+    monkeypatch.setenv("RBMLIB_CACHE", str(tmp_path))
+    rbm = RBM(784, 5, rng=0)
+    test = rng.integers(0, 256, size=(20, 784), dtype=np.uint8)
+    first = cached_evaluation(rbm, test, rng=0)
+    assert first["log_z.method"] == "exact" and np.isfinite(first["test_log_likelihood"])
+    assert len(list((tmp_path / "results").glob("evaluate-*.npz"))) == 1
+    second = cached_evaluation(rbm, test, rng=0)
+    assert second["test_log_likelihood"] == first["test_log_likelihood"]
+    assert second["log_z.method"] == "exact"
+
+
+def test_cached_chains_shapes_and_reuse(tmp_path, monkeypatch):
+    monkeypatch.setenv("RBMLIB_CACHE", str(tmp_path))
+    rbm = RBM(784, 8, rng=1)
+    a = cached_chains(rbm, 4, steps=(2, 5), rng=3)
+    b = cached_chains(rbm, 4, steps=(2, 5), rng=3)
+    assert set(a) == {2, 5}
+    for t in (2, 5):
+        v, p = a[t]
+        assert v.shape == p.shape == (4, 784) and v.dtype == np.float32
+        assert set(np.unique(v)) <= {0.0, 1.0} and 0 <= p.min() and p.max() <= 1
+        assert np.array_equal(v, b[t][0]) and np.array_equal(p, b[t][1])
+
+
+def test_cached_result_caches_and_refuses_objects(tmp_path, monkeypatch):
+    monkeypatch.setenv("RBMLIB_CACHE", str(tmp_path))
+    rbm = RBM(4, 2, rng=0)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": 1.5, "arr": np.arange(3)}
+    first = cached_result("k", rbm, {"p": 1}, compute)
+    second = cached_result("k", rbm, {"p": 1}, compute)
+    assert len(calls) == 1 and second["x"] == 1.5 and np.array_equal(second["arr"], first["arr"])
+    cached_result("k", rbm, {"p": 2}, compute)
+    assert len(calls) == 2
+    with pytest.raises(TypeError, match="flatten it first"):
+        cached_result("k", rbm, {"p": 3}, lambda: {"nested": {"a": 1}})
+
+
+def test_cached_result_rebuilds_a_corrupt_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("RBMLIB_CACHE", str(tmp_path))
+    rbm = RBM(4, 2, rng=0)
+    cached_result("k", rbm, {}, lambda: {"x": 1.0})
+    (path,) = (tmp_path / "results").glob("k-*.npz")
+    path.write_bytes(b"not an npz")
+    with pytest.warns(RuntimeWarning, match="unusable"):
+        assert cached_result("k", rbm, {}, lambda: {"x": 2.0})["x"] == 2.0
+
+
+def test_best_model_is_the_committed_file():
+    rbm = zoo.best_model()
+    record = json.loads(zoo.BEST_PROVENANCE.read_text())
+    assert rbm.metadata["provenance"]["sha256"] == record["sha256"]
+    assert hashlib.sha256(zoo.BEST_MODEL.read_bytes()).hexdigest() == record["sha256"]
+    assert rbm.n_visible == 784 and rbm.n_hidden == recipe("best")["n_hidden"]
+
+
+def test_best_model_falls_back_to_training_when_the_digest_differs(tmp_path, monkeypatch):
+    model, record = tmp_path / "best.npz", tmp_path / "best.json"
+    shutil.copy(zoo.BEST_PROVENANCE, record)
+    raw = bytearray(zoo.BEST_MODEL.read_bytes())
+    raw[-1] ^= 0xFF                                   # one flipped bit: the digest no longer matches
+    model.write_bytes(bytes(raw))
+    monkeypatch.setattr(zoo, "BEST_MODEL", model)
+    monkeypatch.setattr(zoo, "BEST_PROVENANCE", record)
+    calls = []
+    monkeypatch.setattr(zoo, "trained_model", lambda **kw: calls.append(kw) or "trained")
+    with pytest.warns(RuntimeWarning, match="does not match the SHA-256"):
+        assert zoo.best_model(progress=False) == "trained"
+    settings = recipe("best")
+    assert calls[0]["name"] == "best" and all(calls[0][k] == v for k, v in settings.items())
+
+
+def test_table_renders_text_and_html():
+    t = Table([{"a": 1, "b": 0.12345}, {"a": 22, "c": "x"}], formats={"b": ".2f"})
+    text = repr(t)
+    assert text.splitlines()[0].split() == ["a", "b"] and "0.12" in text and "22" in text
+    assert "<table>" in t._repr_html_() and "0.12" in t._repr_html_()
