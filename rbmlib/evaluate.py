@@ -31,6 +31,7 @@ from ._kernels import bernoulli, sigmoid
 from .data import TEST_BINARIZE_SEED, as_images, binarize, binarize_fixed, random_bits
 from .model import RBM, softplus
 from .rng import as_rng
+from .sampling import independent_pixel_biases, sample
 
 __all__ = ["LogZ", "log_partition", "log_likelihood", "reconstruction_error", "evaluate_model",
            "exact_log_probs", "log_likelihood_gradient", "beta_schedule", "base_rate_biases",
@@ -198,8 +199,7 @@ def base_rate_biases(rbm: RBM, data=None, *, base: str = "mixed", n_chains: int 
         rng = as_rng(rng)
         _, p = rbm.gibbs(random_bits(n_chains, rbm.n_visible, rng, rbm.dtype), gibbs_steps, rng)
         parts.append(p.mean(axis=0, dtype=np.float64))
-    p = (np.mean(parts, axis=0) + 1e-3) / (1 + 2e-3)
-    return np.log(p / (1 - p))
+    return independent_pixel_biases(np.mean(parts, axis=0)[None, :], rbm.n_visible)
 
 
 def _ais_run(rbm: RBM, v, betas, a_base, rng, reverse: bool):
@@ -248,7 +248,7 @@ def _summarise(log_w: np.ndarray, log_z0: float, sign: int, method: str, n_betas
 
 def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
                   n_betas: int = 14500, n_runs: int = 100, gibbs_steps: int = 1000,
-                  base: str = "mixed", rng=None) -> LogZ:
+                  base: str = "mixed", reverse_start: str = "pt", rng=None) -> LogZ:
     r"""Compute or estimate :math:`\log Z`.
 
     Parameters
@@ -261,17 +261,21 @@ def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
     data : array_like, shape (N, n_visible), optional
         Training images, for the base model's marginals and the reverse chains' starts.
     samples : array_like, shape (n_runs, n_visible), optional
-        Reverse AIS only: samples of the model to start from. By default
-        ``n_runs`` chains are started from random rows of ``data`` (or uniform noise)
-        and run for ``gibbs_steps`` Gibbs steps. The reverse estimate is an upper
-        bound on :math:`\log Z` in expectation only if these are true model samples.
+        Reverse AIS only: samples of the model to start from. By default they come
+        from the equilibrium sampler: ``n_runs`` parallel-tempering systems
+        (:func:`rbmlib.sampling.sample` with ``method="pt"``, base from ``data``) run for
+        ``gibbs_steps`` sweeps; with ``reverse_start="gibbs"``, plain Gibbs chains from
+        random rows of ``data`` (or uniform noise) instead. The reverse estimate is an
+        upper bound on :math:`\log Z` in expectation only if these are true model samples.
     n_betas : int
         Number of intermediate distributions (default 14,500 as in Salakhutdinov &
         Murray, 2008).
     n_runs : int
         Number of annealing runs.
     gibbs_steps : int
-        Gibbs steps for the reverse chains' start samples.
+        Sweeps of the sampler that provides the reverse chains' start samples.
+    reverse_start : {"pt", "gibbs"}
+        Which sampler provides them (see ``samples``).
     base : {"mixed", "data", "model", "uniform"}
         The AIS base model; see :func:`base_rate_biases`.
     rng : None, int or numpy.random.Generator
@@ -297,13 +301,17 @@ def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
         v = binarize(np.broadcast_to(sigmoid(a_base), (n_runs, rbm.n_visible)), rng).astype(dt)
         log_w = _ais_run(rbm, v, betas, a_base, rng, reverse=False)
         return _summarise(log_w, log_z0, +1, "ais", n_betas)
-    if samples is None:
+    if samples is None and reverse_start == "pt":
+        samples = sample(rbm, n_runs, (gibbs_steps,), method="pt", data=data, rng=rng).snapshots[gibbs_steps][0]
+    elif samples is None and reverse_start == "gibbs":
         if data is not None:
             data = as_images(data, rbm.n_visible, name="data", keep_uint8=True)
             start = binarize(data[rng.choice(len(data), size=n_runs)], rng).astype(dt)
         else:
             start = random_bits(n_runs, rbm.n_visible, rng, dt)
         samples, _ = rbm.gibbs(start, gibbs_steps, rng)
+    elif samples is None:
+        raise ValueError(f"reverse_start must be 'pt' or 'gibbs', got {reverse_start!r}")
     v = rbm._v(samples)
     if np.any((v != 0) & (v != 1)):
         raise ValueError("samples must be binary (0/1) model samples")

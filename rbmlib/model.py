@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_savez
-from ._kernels import bernoulli, sigmoid
+from ._kernels import bernoulli, gibbs_sweep, sigmoid
 from .data import as_binary, check_probs
 from .rng import as_rng
 
@@ -242,13 +242,7 @@ class RBM:
         h = np.empty((v.shape[0], self.n_hidden), dtype=self.dtype)
         p = np.empty_like(v)
         for _ in range(steps):
-            np.dot(v, self.W, out=h)
-            h += self.b
-            bernoulli(sigmoid(h, out=h), rng, out=h)
-            np.dot(h, self.W.T, out=p)
-            p += self.a
-            sigmoid(p, out=p)
-            bernoulli(p, rng, out=v)
+            gibbs_sweep(self.W, self.a, self.b, v, h, p, rng)
             if clamp is not None:
                 v[clamp] = fixed
                 p[clamp] = fixed

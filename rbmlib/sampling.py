@@ -1,17 +1,47 @@
-r"""Long Gibbs chains, with snapshots along the way.
+r"""Sampling an RBM: long Gibbs chains and parallel tempering, with snapshots and traces.
 
 The assignment's resampling test runs Markov chains for 100, 1000 and 10,000
-up–down steps. :func:`run_chains` runs one set of chains once and keeps the visible
-sample (``SampleVisible``) and the visible probabilities of the last step
+up–down steps. :func:`run_chains` runs one set of block Gibbs chains once and keeps
+the visible sample (``SampleVisible``) and the visible probabilities of the last step
 (``SampleVisibleProb``) at each requested step count.
+
+Plain Gibbs chains of a well-trained RBM mix slowly between digits: a chain stays
+near one digit for many steps. **Parallel tempering** (Swendsen & Wang, 1986; Geyer,
+1991; for RBMs Desjardins et al., 2010) runs, for every chain, replicas of the model
+at inverse temperatures :math:`0 = \beta_0 < \dots < \beta_{R-1} = 1` along the path
+
+.. math::
+
+    p_\beta(v, h) \propto \exp\bigl((1-\beta)\, a_{\text{base}}^\top v - \beta E(v, h)\bigr)
+
+from an independent-pixel model (:math:`\beta = 0`, sampled exactly) to the RBM
+(:math:`\beta = 1`), and after every sweep proposes to swap the states of neighbouring
+replicas, accepting with the Metropolis probability
+:math:`\min\{1, e^{(\beta_r - \beta_{r+1})(g_{r+1} - g_r)}\}`, where
+:math:`g = -E(v, h) - a_{\text{base}}^\top v`. Every move leaves the joint distribution of
+all replicas invariant, so the :math:`\beta = 1` replicas sample the RBM exactly in the
+limit, while states travel up and down the ladder and cross between digits at high
+temperature. :func:`tune_ladder` chooses the temperatures for a target swap acceptance.
 """
 from __future__ import annotations
 
-from .data import random_bits
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._kernels import gibbs_sweep
+from .data import as_images, random_bits
 from .model import RBM
 from .rng import as_rng
 
-__all__ = ["run_chains"]
+__all__ = ["run_chains", "independent_pixel_biases", "ParallelTempering", "tune_ladder", "SampleRun", "sample"]
+
+
+def _check_steps(steps) -> list[int]:
+    steps = [int(t) for t in steps]
+    if not steps or steps[0] < 1 or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+        raise ValueError(f"steps must be increasing positive integers, got {steps}")
+    return steps
 
 
 def run_chains(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), rng=None, start=None) -> dict:
@@ -34,19 +64,302 @@ def run_chains(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), rng=None, star
         ``{t: (v, p)}`` for each ``t`` in ``steps``: ``v`` (n_chains, n_visible) is the
         sample after ``t`` steps and ``p`` its :math:`p(v \mid h)` at step ``t``.
     """
+    run = sample(rbm, n_chains, steps, method="gibbs", rng=rng, start=start)
+    return run.snapshots
+
+
+def independent_pixel_biases(images, n_visible: int | None = None, smoothing: float = 1e-3) -> np.ndarray:
+    r"""Visible biases of the independent-pixel model with the pixel means of ``images``.
+
+    :math:`a_i = \log\frac{q_i}{1 - q_i}` with :math:`q_i = (\bar p_i + s)/(1 + 2s)`, the
+    smoothing :math:`s` keeping pixels that are never on finite.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, n_visible)
+    n_visible : int, optional
+    smoothing : float
+
+    Returns
+    -------
+    ndarray, shape (n_visible,), float64
+    """
+    q = (as_images(images, n_visible).mean(axis=0, dtype=np.float64) + smoothing) / (1 + 2 * smoothing)
+    return np.log(q / (1 - q))
+
+
+class ParallelTempering:
+    r"""Parallel tempering: ``n_chains`` independent systems of ``len(betas)`` replicas each.
+
+    Parameters
+    ----------
+    rbm : RBM
+    betas : array_like, shape (R,)
+        Increasing inverse temperatures from 0 to 1 (see :func:`tune_ladder`).
+    base : array_like, shape (n_visible,)
+        Visible biases of the :math:`\beta = 0` model (:func:`independent_pixel_biases`).
+    n_chains : int
+        Independent tempered systems; each contributes one :math:`\beta = 1` chain.
+    rng : None, int or numpy.random.Generator
+    start : array_like, shape (n_chains, n_visible), optional
+        Starting states of every replica of each system (default: random bits).
+
+    Attributes
+    ----------
+    sweeps : int
+        Sweeps done so far (a sweep updates every replica once, then proposes swaps).
+    accepted, attempted : ndarray, shape (R - 1,)
+        Swap counts between rungs ``r`` and ``r + 1``.
+    """
+
+    def __init__(self, rbm: RBM, betas, base, n_chains: int, rng=None, start=None):
+        betas = np.asarray(betas, dtype=np.float64)
+        if betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1 or np.any(np.diff(betas) <= 0):
+            raise ValueError(f"betas must increase from 0 to 1 with at least 2 values, got {betas}")
+        self.base = np.asarray(base, dtype=rbm.dtype)
+        if self.base.shape != (rbm.n_visible,) or not np.all(np.isfinite(self.base)):
+            raise ValueError(f"base must be finite with shape ({rbm.n_visible},), got {np.shape(base)}")
+        if not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
+            raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
+        self.rbm, self.rng, self.M = rbm, as_rng(rng), int(n_chains)
+        R, dt = len(betas), rbm.dtype
+        if start is None:
+            self.v = random_bits(R * self.M, rbm.n_visible, self.rng, dt)
+        else:
+            start = rbm._v(start)
+            if start.shape[0] != self.M:
+                raise ValueError(f"start must have {self.M} rows, got {start.shape[0]}")
+            self.v = np.tile(start, (R, 1)).astype(dt)
+        self.h = np.empty((R * self.M, rbm.n_hidden), dtype=dt)
+        self.p = np.empty_like(self.v)
+        self.set_betas(betas)
+        self.sweeps = 0
+        self.accepted, self.attempted = np.zeros(R - 1), np.zeros(R - 1)
+
+    def set_betas(self, betas) -> None:
+        """Change the ladder (same number of rungs); used while tuning it."""
+        self.betas = np.asarray(betas, dtype=np.float64)
+        self._beta_rows = np.repeat(self.betas, self.M).astype(self.rbm.dtype)[:, None]
+
+    @property
+    def n_replicas(self) -> int:
+        return len(self.betas)
+
+    @property
+    def acceptance(self) -> np.ndarray:
+        """Fraction of accepted swaps between neighbouring rungs, shape (R - 1,)."""
+        return self.accepted / np.maximum(self.attempted, 1)
+
+    def _rows(self, r: int) -> slice:
+        return slice(r * self.M, (r + 1) * self.M)
+
+    @property
+    def v_model(self) -> np.ndarray:
+        """The :math:`\\beta = 1` states (a view), shape (n_chains, n_visible)."""
+        return self.v[self._rows(self.n_replicas - 1)]
+
+    @property
+    def p_model(self) -> np.ndarray:
+        """:math:`p(v \\mid h)` of the last sweep of the :math:`\\beta = 1` states (a view)."""
+        return self.p[self._rows(self.n_replicas - 1)]
+
+    def sweep(self) -> np.ndarray:
+        """One Gibbs sweep of every replica, then swaps between alternate neighbour pairs.
+
+        Returns
+        -------
+        ndarray, shape (n_chains,)
+            The energy :math:`E(v, h)` of each :math:`\\beta = 1` chain's new joint state.
+        """
+        rbm, M = self.rbm, self.M
+        g = gibbs_sweep(rbm.W, rbm.a, rbm.b, self.v, self.h, self.p, self.rng, beta=self._beta_rows,
+                        base=self.base).astype(np.float64)
+        top = self._rows(self.n_replicas - 1)
+        energy = -(g[top] + self.v[top] @ self.base.astype(np.float64))
+        G = g.reshape(self.n_replicas, M)
+        u = np.log(self.rng.random((self.n_replicas - 1, M)))
+        for r in range(self.sweeps % 2, self.n_replicas - 1, 2):
+            log_ratio = (self.betas[r] - self.betas[r + 1]) * (G[r + 1] - G[r])
+            ok = np.flatnonzero(u[r] < log_ratio)
+            lo, hi = r * M + ok, (r + 1) * M + ok
+            for arr in (self.v, self.p):
+                arr[lo], arr[hi] = arr[hi], arr[lo].copy()
+            if r + 1 == self.n_replicas - 1:
+                energy[ok] = -(G[r, ok] + self.v[hi] @ self.base.astype(np.float64))
+            self.accepted[r] += len(ok)
+            self.attempted[r] += M
+        self.sweeps += 1
+        return energy
+
+
+def tune_ladder(rbm: RBM, base, *, target: float = 0.3, n_chains: int = 50, n_replicas: int = 16,
+                block: int = 25, rounds: int = 8, max_replicas: int = 256, rng=None) -> np.ndarray:
+    r"""Inverse temperatures from 0 to 1 whose neighbours swap with probability about ``target``.
+
+    Alternates two moves on pilot runs of :class:`ParallelTempering`: within a run,
+    every ``block`` sweeps the gaps between neighbouring :math:`\beta` are rescaled by
+    :math:`e^{2(A_r - \bar A)}` towards equal acceptance :math:`A_r` (an adaptive ladder
+    in the spirit of Vousden, Farr & Mandel, 2016); after ``rounds`` blocks, if the
+    lowest acceptance is below ``0.9 * target``, the number of replicas grows by the
+    factor :math:`\sqrt{\log \bar A / \log \text{target}}` (the acceptance of a gap
+    falls roughly like :math:`e^{-c\,\Delta\beta^2}`) and the pilot starts again.
+
+    Parameters
+    ----------
+    rbm : RBM
+    base : array_like, shape (n_visible,)
+        Visible biases of the :math:`\beta = 0` model.
+    target : float in (0, 1)
+    n_chains : int
+        Systems in each pilot run.
+    n_replicas : int
+        Replicas of the first pilot.
+    block, rounds : int
+        Sweeps per adaptation and adaptations per pilot.
+    max_replicas : int
+        Give up growing beyond this many replicas (the ladder is returned as it is).
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        :math:`\beta_0 = 0 < \dots < \beta_{R-1} = 1`.
+    """
+    if not 0 < target < 1:
+        raise ValueError(f"target must lie in (0, 1), got {target!r}")
     rng = as_rng(rng)
-    steps = [int(t) for t in steps]
-    if not steps or steps[0] < 1 or any(b <= a for a, b in zip(steps, steps[1:])):
-        raise ValueError(f"steps must be increasing positive integers, got {steps}")
-    if start is None:
-        v = random_bits(n_chains, rbm.n_visible, rng, rbm.dtype)
+    R = int(n_replicas)
+    betas = np.linspace(0.0, 1.0, R)
+
+    def measure(pt):
+        pt.accepted[:], pt.attempted[:] = 0, 0
+        for _ in range(block):
+            pt.sweep()
+        return pt.acceptance
+
+    while True:
+        pt = ParallelTempering(rbm, betas, base, n_chains, rng)
+        for _ in range(rounds):
+            acc = measure(pt)
+            gaps = np.diff(pt.betas) * np.exp(2.0 * (acc - acc.mean()))
+            betas = np.concatenate([[0.0], np.cumsum(gaps / gaps.sum())])
+            betas[-1] = 1.0
+            pt.set_betas(betas)
+        acc = measure(pt)
+        if acc.min() >= 0.9 * target or R >= max_replicas:
+            return betas
+        grow = np.sqrt(np.log(max(acc.mean(), 1e-3)) / np.log(target)) * 1.1
+        new_R = min(max_replicas, max(R + 2, int(np.ceil((R - 1) * grow)) + 1))
+        betas = np.interp(np.linspace(0, 1, new_R), np.linspace(0, 1, R), betas)
+        R = new_R
+
+
+@dataclass
+class SampleRun:
+    """The result of :func:`sample`.
+
+    Attributes
+    ----------
+    method : str
+        ``"gibbs"`` or ``"pt"``.
+    snapshots : dict
+        ``{t: (v, p)}`` after ``t`` sweeps, as :func:`run_chains`.
+    trace : ndarray of bool, shape (n_records, n_chains, n_visible)
+        The states every ``trace_every`` sweeps (empty without ``trace_every``).
+    trace_sweeps : ndarray of int, shape (n_records,)
+        The sweep after which each record was taken.
+    energy : ndarray, shape (n_sweeps, n_chains)
+        :math:`E(v, h)` of every chain after every sweep (empty without ``trace_every``).
+    betas : ndarray
+        The ladder (PT); ``[1.0]`` for plain Gibbs.
+    acceptance : ndarray, shape (R - 1,)
+        Swap acceptance per rung over the whole run (PT; empty for plain Gibbs).
+    """
+
+    method: str
+    snapshots: dict
+    trace: np.ndarray = field(repr=False)
+    trace_sweeps: np.ndarray = field(repr=False)
+    energy: np.ndarray = field(repr=False)
+    betas: np.ndarray
+    acceptance: np.ndarray
+
+
+def sample(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), *, method: str = "gibbs", rng=None, start=None,
+           trace_every: int | None = None, betas=None, base=None, data=None, target_acceptance: float = 0.3):
+    r"""Run ``n_chains`` chains of plain Gibbs or parallel tempering, with snapshots and traces.
+
+    Parameters
+    ----------
+    rbm : RBM
+    n_chains : int
+        Chains (for PT: independent tempered systems, each giving one chain at
+        :math:`\beta = 1`).
+    steps : sequence of int
+        Increasing sweep counts at which to snapshot ``(v, p)``; the run lasts ``steps[-1]`` sweeps.
+    method : {"gibbs", "pt"}
+    rng : None, int or numpy.random.Generator
+    start : array_like, shape (n_chains, n_visible), optional
+        Starting states (default: random bits).
+    trace_every : int, optional
+        Also record the states every this many sweeps and the energy after every sweep,
+        for mixing diagnostics (:mod:`rbmlib.metrics.mixing`).
+    betas : array_like, optional
+        PT ladder; by default :func:`tune_ladder` chooses it for ``target_acceptance``.
+    base : array_like, shape (n_visible,), optional
+        PT base biases; by default :func:`independent_pixel_biases` of ``data``, or 0
+        (uniform noise) without data.
+    data : array_like, shape (N, n_visible), optional
+        Training images for the PT base.
+    target_acceptance : float
+
+    Returns
+    -------
+    SampleRun
+    """
+    if method not in ("gibbs", "pt"):
+        raise ValueError(f"method must be 'gibbs' or 'pt', got {method!r}")
+    if not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
+        raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
+    steps = _check_steps(steps)
+    if trace_every is not None and (not isinstance(trace_every, (int, np.integer)) or trace_every < 1):
+        raise ValueError(f"trace_every must be a positive integer, got {trace_every!r}")
+    rng = as_rng(rng)
+    dt = rbm.dtype
+    if method == "pt":
+        if base is None:
+            base = independent_pixel_biases(data, rbm.n_visible) if data is not None else np.zeros(rbm.n_visible)
+        if betas is None:
+            betas = tune_ladder(rbm, base, target=target_acceptance, rng=rng)
+        pt = ParallelTempering(rbm, betas, base, n_chains, rng, start=start)
+        step, v, p = pt.sweep, (lambda: pt.v_model), (lambda: pt.p_model)
     else:
-        v = rbm._v(start)
-        if v.shape[0] != n_chains:
-            raise ValueError(f"start must have {n_chains} rows, got {v.shape[0]}")
-    out, done = {}, 0
-    for t in steps:
-        v, p = rbm.gibbs(v, t - done, rng)
-        out[t] = (v.copy(), p.copy())
-        done = t
-    return out
+        state = random_bits(n_chains, rbm.n_visible, rng, dt) if start is None else rbm._v(start).copy()
+        if state.shape[0] != n_chains:
+            raise ValueError(f"start must have {n_chains} rows, got {state.shape[0]}")
+        h, probs = np.empty((n_chains, rbm.n_hidden), dtype=dt), np.empty_like(state)
+        # With a trace, the tempered form of the sweep at beta = 1 also returns -E(v, h).
+        ones, zeros = (np.ones((n_chains, 1), dt), np.zeros(rbm.n_visible, dt)) if trace_every else (None, None)
+
+        def step():
+            g = gibbs_sweep(rbm.W, rbm.a, rbm.b, state, h, probs, rng, beta=ones, base=zeros)
+            return None if g is None else -g
+        v, p = (lambda: state), (lambda: probs)
+        betas = np.ones(1)
+    snapshots, trace, trace_sweeps, energy = {}, [], [], []
+    for t in range(1, steps[-1] + 1):
+        e = step()
+        if trace_every is not None:
+            energy.append(e.astype(np.float32))
+            if t % trace_every == 0:
+                trace.append(v().astype(bool))
+                trace_sweeps.append(t)
+        if t in steps:
+            snapshots[t] = (v().copy(), p().copy())
+    nv = rbm.n_visible
+    return SampleRun(method, snapshots,
+                     np.array(trace) if trace else np.zeros((0, n_chains, nv), bool),
+                     np.array(trace_sweeps, dtype=int),
+                     np.array(energy) if energy else np.zeros((0, n_chains), np.float32),
+                     np.asarray(betas, dtype=np.float64),
+                     pt.acceptance.copy() if method == "pt" else np.zeros(0))

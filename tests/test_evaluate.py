@@ -146,13 +146,15 @@ def test_weight_statistics_on_known_images():
         weight_smoothness(np.zeros((100, 3)))
 
 
-def test_reverse_ais_default_path_starts_from_data():
-    """Without ``samples``, reverse AIS runs Gibbs chains from binarised data rows; on a small model
-    that mixes quickly they are model samples and the estimate lands on the exact log Z."""
+@pytest.mark.parametrize("start", ["pt", "gibbs"])
+def test_reverse_ais_default_paths(start):
+    """Without ``samples``, reverse AIS starts from the equilibrium sampler (PT) or from Gibbs chains
+    started at binarised data rows; both are model samples here and the estimate lands on the exact log Z."""
     rbm = random_rbm(10, 6, scale=1.0, seed=11)
     exact = log_partition(rbm, "exact").log_z
     data = np.random.default_rng(0).integers(0, 256, size=(300, 10), dtype=np.uint8)
-    rev = log_partition(rbm, "reverse_ais", data=data, n_runs=400, n_betas=2000, gibbs_steps=100, rng=3)
+    rev = log_partition(rbm, "reverse_ais", data=data, n_runs=400, n_betas=2000, gibbs_steps=100,
+                        reverse_start=start, rng=3)
     assert rev.method == "reverse_ais" and abs(rev.log_z - exact) < 0.05
     assert rev.low <= exact <= rev.high
 
