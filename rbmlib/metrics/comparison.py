@@ -1,4 +1,4 @@
-r"""Comparison sets for discrimination ("is this a digit?") and the AUROC.
+r"""Comparison sets for discrimination ("is this a digit?"): images that are not digits.
 
 An RBM trained on digits assigns each image a free energy :math:`F(v)`; a good
 model gives digits lower :math:`F` than images that are not digits.  This module
@@ -11,11 +11,11 @@ they go through the same stochastic binarization as MNIST:
 * :func:`letters` -- handwriting-like letters A-Z / a-z rendered from the fonts
   shipped with matplotlib, distorted and normalised exactly like MNIST digits
   (20x20 box, centred by centre of mass in 28x28): the hard case, same stroke
-  statistics, different shapes;
-* :func:`emnist_letters` -- real handwritten letters, only where torchvision
-  and the network are available (never required).
+  statistics, different shapes.
 
-and :func:`auroc` to summarise how well a score separates two sets.
+Every function takes ``rng`` (None, an int or a Generator; :func:`rbmlib.rng.as_rng`).
+:func:`rbmlib.metrics.ood.auroc` summarises how well a score separates digits from
+such a set.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ from __future__ import annotations
 import functools
 import os
 
+import matplotlib
 import numpy as np
+from matplotlib.ft2font import FT2Font
 from scipy import ndimage
-from scipy.stats import rankdata
+
+from ..data import binarize, check_probs
+from ..rng import as_rng
 
 __all__ = [
     "MNIST_MEAN_DENSITY",
@@ -34,8 +38,6 @@ __all__ = [
     "uniform_noise",
     "density_noise",
     "letters",
-    "emnist_letters",
-    "auroc",
 ]
 
 #: Mean pixel intensity of the 60 000 MNIST training digits, on the [0, 1] scale
@@ -48,14 +50,27 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 #: Font files (in matplotlib's ``mpl-data/fonts/ttf``) used by :func:`letters`.
 LETTER_FONTS = (
-    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
     "DejaVuSans-BoldOblique.ttf",
-    "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf",
     "DejaVuSerif-BoldItalic.ttf",
-    "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSansMono-Oblique.ttf",
     "DejaVuSansMono-BoldOblique.ttf",
-    "STIXGeneral.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBol.ttf", "STIXGeneralBolIta.ttf",
-    "cmr10.ttf", "cmss10.ttf", "cmti10.ttf", "cmtt10.ttf", "cmb10.ttf",
+    "STIXGeneral.ttf",
+    "STIXGeneralItalic.ttf",
+    "STIXGeneralBol.ttf",
+    "STIXGeneralBolIta.ttf",
+    "cmr10.ttf",
+    "cmss10.ttf",
+    "cmti10.ttf",
+    "cmtt10.ttf",
+    "cmb10.ttf",
 )
 
 #: Range of the pen width drawn for each letter, in pixels of the 20x20 box as
@@ -72,16 +87,8 @@ def _check_n(n):
     return int(n)
 
 
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
-        )
-    return rng
-
-
 # ----------------------------------------------------------------------------- noise
-def uniform_noise(n, rng):
+def uniform_noise(n, rng=None):
     """Images whose pixel intensities are independent and uniform on 0..255.
 
     After binarization every pixel is on with probability ~1/2 -- about 392 pixels
@@ -91,18 +98,18 @@ def uniform_noise(n, rng):
     ----------
     n : int
         Number of images.
-    rng : numpy.random.Generator
+    rng : None, int or numpy.random.Generator
 
     Returns
     -------
     ndarray, shape (n, 784), uint8
     """
     n = _check_n(n)
-    rng = _check_rng(rng)
+    rng = as_rng(rng)
     return rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
 
 
-def density_noise(n, rng, density=None, *, marginals=None):
+def density_noise(n, rng=None, density=None, *, marginals=None):
     r"""Binary noise with MNIST's ink density.
 
     Pixels are independent, :math:`v_i \sim \mathrm{Bernoulli}(\rho)` with
@@ -116,7 +123,7 @@ def density_noise(n, rng, density=None, *, marginals=None):
     ----------
     n : int
         Number of images.
-    rng : numpy.random.Generator
+    rng : None, int or numpy.random.Generator
     density : float in [0, 1], optional
         Probability that a pixel is on (default :data:`MNIST_MEAN_DENSITY`).
     marginals : array_like, shape (784,), optional
@@ -129,39 +136,31 @@ def density_noise(n, rng, density=None, *, marginals=None):
         Values 0 and 255 only.
     """
     n = _check_n(n)
-    rng = _check_rng(rng)
+    rng = as_rng(rng)
     if marginals is not None:
         if density is not None:
             raise ValueError("pass either density or marginals, not both")
-        p = np.asarray(marginals)
+        p = check_probs(marginals, name="marginals")
         if p.shape != (784,):
             raise ValueError(f"marginals must have shape (784,), got {p.shape}")
-        p = p / 255.0 if p.dtype == np.uint8 else p.astype(np.float64)
-        if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
-            raise ValueError("marginals must lie in [0, 1] (or be uint8)")
     else:
         p = MNIST_MEAN_DENSITY if density is None else density
-        if not isinstance(p, (float, int, np.floating, np.integer)) or isinstance(p, bool) \
-                or not 0 <= p <= 1:
+        if not isinstance(p, (float, int, np.floating, np.integer)) or isinstance(p, bool) or not 0 <= p <= 1:
             raise ValueError(f"density must be a number in [0, 1], got {density!r}")
-        p = float(p)
-    return np.where(rng.random((n, 784)) < p, np.uint8(255), np.uint8(0))
+        p = np.float64(p)
+    return binarize(np.broadcast_to(p, (n, 784)), rng).astype(np.uint8) * np.uint8(255)
 
 
 # ----------------------------------------------------------------------------- letters
 def _font_path(name):
-    import matplotlib
-
     path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", name)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"font file {name} not found in matplotlib's data directory")
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _font(name):
-    from matplotlib.ft2font import FT2Font
-
     font = FT2Font(_font_path(name))
     font.set_size(_GLYPH_PT, 72)
     return font
@@ -180,7 +179,7 @@ def _glyph(font_name, char):
     cols = np.flatnonzero(img.max(axis=0) > 0.05)
     if rows.size == 0:
         raise ValueError(f"font {font_name} renders {char!r} empty")
-    img = img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    img = img[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     img.setflags(write=False)
     return img
 
@@ -203,7 +202,8 @@ def _area_matrix(n_in, n_out):
     lo = np.arange(n_in)
     overlap = np.clip(
         np.minimum(edges[1:, None], lo[None, :] + 1) - np.maximum(edges[:-1, None], lo[None, :]),
-        0.0, None,
+        0.0,
+        None,
     )
     return overlap / overlap.sum(axis=1, keepdims=True)
 
@@ -213,7 +213,7 @@ def _mnist_normalise(img):
     mask = img > 0.05
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
-    img = img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    img = img[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = img.shape
     scale = 20.0 / max(h, w)
     oh, ow = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
@@ -225,7 +225,7 @@ def _mnist_normalise(img):
     top = int(np.clip(np.rint(14.0 - cy), 0, 28 - oh))
     left = int(np.clip(np.rint(14.0 - cx), 0, 28 - ow))
     out = np.zeros((28, 28), dtype=np.float32)
-    out[top:top + oh, left:left + ow] = small
+    out[top : top + oh, left : left + ow] = small
     return out
 
 
@@ -239,7 +239,7 @@ def _distort(glyph, rng, strength, stroke_change):
     size = int(np.ceil(1.6 * max(h, w))) + 8
     canvas = np.zeros((size, size), dtype=np.float32)
     y0, x0 = (size - h) // 2, (size - w) // 2
-    canvas[y0:y0 + h, x0:x0 + w] = glyph
+    canvas[y0 : y0 + h, x0 : x0 + w] = glyph
     c = (size - 1) / 2.0
 
     angle = np.deg2rad(rng.uniform(-15, 15) * strength)
@@ -289,13 +289,13 @@ def _gaussian_matrix(size, sigma, n_coarse=10):
     return g
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _disk(r):
-    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    y, x = np.mgrid[-r : r + 1, -r : r + 1]
     return (x * x + y * y) <= r * r + r
 
 
-def letters(n, rng, *, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
+def letters(n, rng=None, *, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
     """Handwriting-like letters, normalised like MNIST digits.
 
     Every image is one character drawn uniformly from ``chars``, rendered
@@ -322,8 +322,8 @@ def letters(n, rng, *, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
     ----------
     n : int
         Number of images.
-    rng : numpy.random.Generator
-        The only source of randomness: the same generator state gives the same images.
+    rng : None, int or numpy.random.Generator
+        The only source of randomness: the same seed or generator state gives the same images.
     chars : str
         Characters to draw from (default: the 52 letters A-Z, a-z).
     fonts : sequence of str
@@ -343,7 +343,7 @@ def letters(n, rng, *, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
     second.
     """
     n = _check_n(n)
-    rng = _check_rng(rng)
+    rng = as_rng(rng)
     if not isinstance(chars, str) or len(chars) == 0:
         raise ValueError("chars must be a non-empty string")
     fonts = tuple(fonts)
@@ -369,119 +369,3 @@ def letters(n, rng, *, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
         out[i] = np.rint(_mnist_normalise(img) * 255.0).astype(np.uint8).ravel()
     labels = np.array([chars[j] for j in char_idx], dtype="<U1")
     return out, labels
-
-
-# ----------------------------------------------------------------------------- EMNIST
-def emnist_letters(n, rng=None, *, train=False, data_dir=None):
-    """Handwritten letters from EMNIST (split "letters"), MNIST-oriented uint8 images.
-
-    Optional: needs ``torchvision`` and, unless the files are already in
-    ``data_dir``, network access to download them.  Nothing else in rbmlib
-    depends on it; use :func:`letters` where it is unavailable.
-
-    Parameters
-    ----------
-    n : int
-        Number of images (drawn without replacement).
-    rng : numpy.random.Generator, optional
-        For the random subset (default: a fresh unseeded generator).
-    train : bool
-        Draw from the EMNIST training split instead of the test split.
-    data_dir : str or Path, optional
-        Where torchvision keeps the files (default ``<rbmlib data dir>/../emnist``).
-
-    Returns
-    -------
-    images : ndarray, shape (n, 784), uint8
-    labels : ndarray, shape (n,), dtype '<U1'
-        Upper-case letters 'A'..'Z' (EMNIST merges the cases).
-
-    Raises
-    ------
-    rbmlib.data.DataError
-        When torchvision is not installed or the data cannot be obtained.
-    """
-    from rbmlib.data import DataError, default_data_dir
-
-    n = _check_n(n)
-    rng = np.random.default_rng() if rng is None else _check_rng(rng)
-    try:
-        import torchvision  # noqa: F401
-        from torchvision.datasets import EMNIST
-    except Exception as exc:  # ImportError, or a broken torch install
-        raise DataError(
-            "emnist_letters needs torchvision, which is not importable "
-            f"({type(exc).__name__}: {exc}). Install it (pip install torchvision) or use "
-            "rbmlib.ood.letters, which renders letters from fonts and needs nothing extra."
-        ) from exc
-    root = os.fspath(data_dir) if data_dir is not None else os.fspath(default_data_dir().parent / "emnist")
-    try:
-        ds = EMNIST(root, split="letters", train=train, download=True)
-        data = np.asarray(ds.data.numpy(), dtype=np.uint8)
-        targets = np.asarray(ds.targets.numpy())
-    except Exception as exc:
-        raise DataError(
-            f"could not load EMNIST letters into {root} ({type(exc).__name__}: {exc}); "
-            "the download needs network access. Use rbmlib.ood.letters instead."
-        ) from exc
-    if n > len(data):
-        raise ValueError(f"n={n} exceeds the {len(data)} EMNIST images available")
-    idx = rng.choice(len(data), size=n, replace=False)
-    images = data[idx].transpose(0, 2, 1).reshape(n, 784)  # EMNIST is stored transposed
-    labels = np.array([chr(ord("A") + int(t) - 1) for t in targets[idx]], dtype="<U1")
-    return np.ascontiguousarray(images), labels
-
-
-# ----------------------------------------------------------------------------- AUROC
-def auroc(scores_pos, scores_neg):
-    r"""Area under the ROC curve, via the Mann-Whitney U statistic.
-
-    .. math::
-
-        \mathrm{AUROC} = P(s^+ > s^-) + \tfrac12 P(s^+ = s^-),
-
-    the probability that a randomly chosen positive scores *higher* than a randomly
-    chosen negative, ties counting one half.  1 = perfect separation, 0.5 = chance
-    (e.g. identical sets), 0 = perfectly reversed.  Pass scores where larger means
-    "more positive": e.g. to separate digits (positive) from noise using the free
-    energy, use ``auroc(-F(digits), -F(noise))``.
-
-    Parameters
-    ----------
-    scores_pos : array_like, shape (n_pos,)
-        Scores of the positives (1-D, finite).
-    scores_neg : array_like, shape (n_neg,)
-        Scores of the negatives.
-
-    Returns
-    -------
-    float
-        In [0, 1].
-
-    Notes
-    -----
-    Computed from the average ranks of the pooled scores in
-    :math:`O((n_+ + n_-)\log(n_+ + n_-))`:
-    :math:`U = R_+ - n_+(n_+ + 1)/2`, :math:`\mathrm{AUROC} = U / (n_+ n_-)`,
-    where :math:`R_+` is the rank sum of the positives.
-    """
-    pos = _as_scores(scores_pos, "scores_pos")
-    neg = _as_scores(scores_neg, "scores_neg")
-    ranks = rankdata(np.concatenate([pos, neg]))  # average ranks for ties
-    n_pos, n_neg = pos.size, neg.size
-    u = ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
-
-
-def _as_scores(x, name):
-    a = np.asarray(x)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} is empty")
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a

@@ -1,0 +1,108 @@
+r"""How well a sampler mixes: label changes, integrated autocorrelation times, effective sample size.
+
+A chain that has reached the model's equilibrium must also *move* within it: a chain
+that stays on one digit for the whole run tells us little about the proportions of
+digits. Three numbers, computed from the traces that :func:`rbmlib.sampling.sample`
+records (``trace_every``), after a burn-in:
+
+* **label changes per 1000 sweeps**: how often the digit classifier's label of a chain
+  differs between two consecutive records, per chain, scaled to 1000 sweeps;
+* the **integrated autocorrelation time** :math:`\tau` of the energy :math:`E(v, h)` and
+  of the label (as the indicators of the ten classes, the slowest reported), in
+  sweeps, estimated with ``emcee.autocorr.integrated_time`` (Goodman & Weare's
+  automatic-window estimator, averaged over chains);
+* the **effective sample size** :math:`N_\text{chains} N_\text{sweeps} / \tau`: how many
+  independent draws the run is worth.
+"""
+from __future__ import annotations
+
+import numpy as np
+from emcee.autocorr import integrated_time as _emcee_tau
+
+__all__ = ["integrated_time", "label_change_rate", "mixing_report"]
+
+
+def integrated_time(trace) -> np.ndarray:
+    r"""Integrated autocorrelation time of each dimension of ``trace``, in steps of the trace.
+
+    Parameters
+    ----------
+    trace : array_like, shape (n_steps, n_chains) or (n_steps, n_chains, n_dim)
+        Values of one or more statistics along parallel chains of the same sampler.
+
+    Returns
+    -------
+    ndarray, shape (n_dim,)
+        :math:`\tau` per dimension (NaN for a dimension that never varies). When the
+        trace is shorter than about 50 :math:`\tau` the estimate is a lower bound
+        (``emcee`` would warn; it is returned anyway).
+    """
+    x = np.asarray(trace, dtype=np.float64)
+    if x.ndim == 2:
+        x = x[:, :, None]
+    if x.ndim != 3 or x.shape[0] < 2 or not np.all(np.isfinite(x)):
+        raise ValueError(f"trace must be finite with shape (n_steps >= 2, n_chains[, n_dim]), got {np.shape(trace)}")
+    tau = np.full(x.shape[2], np.nan)
+    varies = x.std(axis=0).max(axis=0) > 0
+    if varies.any():
+        tau[varies] = _emcee_tau(x[:, :, varies], quiet=True)
+    return tau
+
+
+def label_change_rate(labels, sweeps_between: int) -> float:
+    """Mean number of label changes per chain per 1000 sweeps.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n_records, n_chains)
+        Classifier labels of the chains' states, recorded every ``sweeps_between`` sweeps.
+    sweeps_between : int
+
+    Returns
+    -------
+    float
+    """
+    y = np.asarray(labels)
+    if y.ndim != 2 or y.shape[0] < 2:
+        raise ValueError(f"labels must have shape (n_records >= 2, n_chains), got {y.shape}")
+    changes = np.mean(y[1:] != y[:-1])
+    return float(changes * 1000.0 / sweeps_between)
+
+
+def mixing_report(labels, trace_sweeps, energy, *, burn_in: int = 0, n_classes: int = 10) -> dict:
+    """Label change rate, autocorrelation times and effective sample sizes of one run.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n_records, n_chains)
+        Labels of the recorded states (e.g. ``classifier.predict`` of each record of
+        :attr:`rbmlib.sampling.SampleRun.trace`).
+    trace_sweeps : array_like of int, shape (n_records,)
+        The sweep of each record (equally spaced).
+    energy : array_like, shape (n_sweeps, n_chains)
+        :math:`E(v, h)` after every sweep.
+    burn_in : int
+        Sweeps discarded from the start.
+    n_classes : int
+
+    Returns
+    -------
+    dict
+        ``label_changes_per_1000``, ``tau_energy`` and ``tau_label`` (sweeps),
+        ``ess_energy`` and ``ess_label``, ``n_chains``, ``n_sweeps`` (after burn-in).
+    """
+    labels, trace_sweeps, energy = np.asarray(labels), np.asarray(trace_sweeps), np.asarray(energy)
+    keep = trace_sweeps > burn_in
+    labels, sweeps = labels[keep], trace_sweeps[keep]
+    if len(sweeps) < 3:
+        raise ValueError("need at least 3 records after the burn-in")
+    every = int(sweeps[1] - sweeps[0])
+    energy = energy[burn_in:]
+    onehot = labels[:, :, None] == np.arange(n_classes)
+    tau_label = float(np.nanmax(integrated_time(onehot))) * every if onehot.any() else float("nan")
+    tau_energy = float(integrated_time(energy)[0])
+    n_chains, n_sweeps = energy.shape[1], energy.shape[0]
+    return {"label_changes_per_1000": label_change_rate(labels, every), "tau_energy": tau_energy,
+            "tau_label": tau_label, "ess_energy": n_chains * n_sweeps / tau_energy,
+            "ess_label": n_chains * len(sweeps) * every / tau_label, "n_chains": int(n_chains),
+            "n_sweeps": int(n_sweeps)}
