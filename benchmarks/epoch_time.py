@@ -18,6 +18,7 @@ The median of ``--repeats`` runs is reported. scikit-learn is a fair peer but no
 an identical algorithm: it does not binarise its input and uses the mean field for
 the hidden units of the negative phase.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rbmlib import RBM, fit  # noqa: E402
-from rbmlib.data import load_mnist  # noqa: E402
+from rbmlib import RBM, fit
+from rbmlib.data import load_mnist
 
 N_VISIBLE, BATCH = 784, 64
 
@@ -64,9 +65,10 @@ def gemm_bound(n_images: int, n_hidden: int, repeats: int) -> float:
 
 
 def rbmlib_epoch(images, n_hidden: int, repeats: int) -> float:
-    rbm = RBM(N_VISIBLE, n_hidden, seed=0)
-    _, history = fit(rbm, images, epochs=repeats, lr=0.1, batch_size=BATCH, method="cd", k=1, seed=0,
-                     progress=False, monitor_size=10)
+    rbm = RBM(N_VISIBLE, n_hidden, rng=0)
+    _, history = fit(
+        rbm, images, epochs=repeats, lr=0.1, batch_size=BATCH, method="cd", k=1, rng=0, progress=False, monitor_size=10
+    )
     return statistics.median(row["seconds"] for row in history)
 
 
@@ -76,8 +78,7 @@ def sklearn_epoch(images, n_hidden: int, dtype, repeats: int) -> float:
     X = (images / 255).astype(dtype)
     times = []
     for r in range(repeats):
-        model = BernoulliRBM(n_components=n_hidden, batch_size=BATCH, learning_rate=0.1, n_iter=1,
-                             random_state=r)
+        model = BernoulliRBM(n_components=n_hidden, batch_size=BATCH, learning_rate=0.1, n_iter=1, random_state=r)
         t0 = time.perf_counter()
         model.fit(X)
         times.append(time.perf_counter() - t0)
@@ -87,10 +88,13 @@ def sklearn_epoch(images, n_hidden: int, dtype, repeats: int) -> float:
 def blas_info() -> str:
     try:
         from threadpoolctl import threadpool_info
+
         info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         if info:
             i = info[0]
-            return f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, {i.get('num_threads')} threads)"
+            return (
+                f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, {i.get('num_threads')} threads)"
+            )
     except ImportError:
         pass
     return "unknown BLAS"
@@ -105,10 +109,21 @@ def main(argv=None) -> int:
 
     images, _ = load_mnist("train")
     n = len(images)
-    print(f"# CD-1, batch {BATCH}, {n} images, median of {args.repeats}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, numpy {np.__version__}, {blas_info()}")
-    header = ("hidden", "rbmlib s", "sklearn f32 s", "sklearn f64 s", "x vs f32", "x vs f64",
-              "GEMM bound s", "rbmlib/bound", "GFLOP/s")
+    print(
+        f"# CD-1, batch {BATCH}, {n} images, median of {args.repeats}; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, numpy {np.__version__}, {blas_info()}"
+    )
+    header = (
+        "hidden",
+        "rbmlib s",
+        "sklearn f32 s",
+        "sklearn f64 s",
+        "x vs f32",
+        "x vs f64",
+        "GEMM bound s",
+        "rbmlib/bound",
+        "GFLOP/s",
+    )
     print(" | ".join(header))
     for nh in args.hidden:
         ours = rbmlib_epoch(images, nh, args.repeats)
@@ -119,8 +134,17 @@ def main(argv=None) -> int:
             s32 = sklearn_epoch(images, nh, np.float32, args.repeats)
             s64 = sklearn_epoch(images, nh, np.float64, args.repeats)
         gflops = flops_per_epoch(n, nh) / bound / 1e9
-        row = (f"{nh}", f"{ours:.3f}", f"{s32:.3f}", f"{s64:.3f}", f"{s32 / ours:.2f}", f"{s64 / ours:.2f}",
-               f"{bound:.3f}", f"{ours / bound:.2f}", f"{gflops:.0f}")
+        row = (
+            f"{nh}",
+            f"{ours:.3f}",
+            f"{s32:.3f}",
+            f"{s64:.3f}",
+            f"{s32 / ours:.2f}",
+            f"{s64 / ours:.2f}",
+            f"{bound:.3f}",
+            f"{ours / bound:.2f}",
+            f"{gflops:.0f}",
+        )
         print(" | ".join(row), flush=True)
     print("# assignment's reference on Colab: 20 s/epoch at 10 hidden units, 80 s/epoch at 400")
     return 0

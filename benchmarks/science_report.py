@@ -1,13 +1,13 @@
 """Every number of the science report, in one reproducible run.
 
-    .venv/bin/python benchmarks/science_report.py [--json build/science.json] [--quick]
+    .venv/bin/python benchmarks/science_report.py [--json build/science.json] [--quick] [--sections 1 2 ...]
 
-Uses the course book's models (:func:`rbmlib.zoo.book_model`: the assignment's CD-1
+Uses the course book's models (:func:`rbmlib.book.zoo.book_model`: the assignment's CD-1
 configuration with 10 and 400 hidden units, and the committed ``best`` model) and the
-same cached computations as the notebooks (:mod:`rbmlib.nbtools`), with larger settings
+same cached computations as the notebooks (:mod:`rbmlib.book.nbtools`), with larger settings
 than the book can afford in its time budget (AIS with 14,500 distributions and three
 seeds, 1000 chains), so its numbers are close to, but not the same as, the book's.
-It prints Markdown tables:
+It prints Markdown tables, one section per function below:
 
 1. the exact test log-likelihood of the 10-unit CD-1 model after each epoch;
 2. test log-likelihoods: exact (10 units) or AIS over several seeds with the spread,
@@ -15,12 +15,12 @@ It prints Markdown tables:
 3. samples of 1000 chains from random starts after 100, 1000 and 10,000 Gibbs steps,
    scored by the class-histogram TV distance, classifier confidence, copying and AATS;
 4. recall of dropped halves against the baselines;
-5. discrimination of test digits from noise and letters: free energies, log p(v)
-   and AUROC.
+5. discrimination of test digits from noise and letters.
 
 ``--quick`` uses fewer chains, images and AIS steps (for a smoke run; not the
 README's numbers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,96 +33,172 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rbmlib.report import Table  # noqa: E402
+from rbmlib.book import nbtools
+from rbmlib.book.tables import Table
+from rbmlib.book.zoo import book_model
+from rbmlib.data import binarize, load_mnist
+from rbmlib.metrics.classifier import load_classifier
+from rbmlib.metrics.comparison import density_noise, letters, uniform_noise
+from rbmlib.metrics.ood import auroc
+from rbmlib.metrics.recall import score_recall
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+
+
+def section_exact_ll(ctx, out):
+    print("## 1. Assignment configuration (CD-1, lr 0.1, batch 64, 10 hidden): exact test log-likelihood per epoch\n")
+    hist = ctx["models"]["cd1-10"].metadata["history"]
+    rows = [{"epoch": r["epoch"], "test LL (nats)": r["test_log_likelihood"], "s/epoch": r["seconds"]} for r in hist]
+    print(Table(rows, formats={"test LL (nats)": ".2f", "s/epoch": ".2f"}).render("github"), "\n")
+    out["cd1_10_exact_ll_per_epoch"] = [r["test_log_likelihood"] for r in hist]
+
+
+def section_log_likelihood(ctx, out):
+    print("## 2. Test log-likelihood (MNIST test set binarised once, seed 20081)\n")
+    rows = []
+    for name, rbm in ctx["models"].items():
+        ev = nbtools.cached_evaluation(rbm, ctx["x_test"], ctx["x_train"], **ctx["ais"])
+        out[f"evaluate_{name}"] = _jsonable(ev)
+        rows.append(
+            {
+                "model": name,
+                "hidden": rbm.n_hidden,
+                "log Z method": ev["log_z.method"],
+                "test LL (AIS / exact)": ev["test_log_likelihood"],
+                "AIS seed spread of log Z": ev.get("ais_seeds.spread"),
+                "test LL (reverse AIS, pessimistic)": ev.get("test_log_likelihood_pessimistic"),
+            }
+        )
+    print(Table(rows, floatfmt=".2f").render("github"), "\n")
+
+
+def section_samples(ctx, out):
+    n_chains, steps = ctx["n_chains"], ctx["steps"]
+    print(f"## 3. {n_chains} chains from random starts\n")
+    rows = []
+    for name in ("cd1-400", "best"):
+        rbm = ctx["models"][name]
+        chains = nbtools.cached_chains(rbm, n_chains, steps=steps, rng=0)
+        for t, (v, _) in chains.items():
+            rep = nbtools.cached_sample_report(
+                rbm,
+                v,
+                {"chains": n_chains, "steps": t, "seed": 0},
+                classifier=ctx["clf"],
+                train_images=ctx["x_train"],
+                test_images=ctx["x_test"],
+                train_labels=ctx["y_train"],
+                test_labels=ctx["y_test"],
+                rng=0,
+            )
+            out[f"chains_{name}_{t}"] = _jsonable(rep)
+            rows.append(
+                {
+                    "model": name,
+                    "steps": t,
+                    "TV distance": rep["tv_distance"],
+                    "TV (real digits)": rep["reference_tv_distance"],
+                    "confidence": rep["mean_confidence"],
+                    "confidence (real)": rep["reference_confidence"],
+                    "copy fraction": rep["copy_fraction"],
+                    "copy expected": rep["copy_expected"],
+                    "AATS": rep["aats"],
+                }
+            )
+    print(Table(rows, floatfmt=".3f").render("github"), "\n")
+
+
+def section_recall(ctx, out):
+    n_img, x_test, y_test = ctx["n_img"], ctx["x_test"], ctx["y_test"]
+    print(f"## 4. Recall of a dropped half ({n_img} test digits, 100 clamped Gibbs steps)\n")
+    rows = []
+    mean_image = ctx["x_train"].mean(axis=0) / 255
+    for name in ("cd1-400", "best"):
+        for r in score_recall(
+            ctx["models"][name],
+            x_test[:n_img],
+            y_test[:n_img],
+            classifier=ctx["clf"],
+            mean_image=mean_image,
+            steps=100,
+            rng=0,
+        ):
+            rows.append({"model": name, **r})
+    out["recall"] = rows
+    print(Table(rows, floatfmt=".3f").render("github"), "\n")
+
+
+def section_discrimination(ctx, out):
+    n_img = ctx["n_img"]
+    print(f"## 5. Discrimination ({n_img} images per set, all binarised; score -F(v))\n")
+    rng = np.random.default_rng(0)
+    sets = {
+        "test digits": ctx["x_test"][:n_img],
+        "uniform noise": uniform_noise(n_img, rng),
+        "density noise": density_noise(n_img, rng),
+        "letters": letters(n_img, rng)[0],
+    }
+    binary = {k: binarize(v, 1) for k, v in sets.items()}
+    rows = []
+    for name in ("cd1-400", "best"):
+        rbm = ctx["models"][name]
+        log_z = nbtools.cached_evaluation(rbm, ctx["x_test"], ctx["x_train"], **ctx["ais"])["log_z.log_z"]
+        fe = {k: rbm.free_energy(v).astype(np.float64) for k, v in binary.items()}
+        for k, f in fe.items():
+            rows.append(
+                {
+                    "model": name,
+                    "set": k,
+                    "mean F": float(f.mean()),
+                    "mean log p (nats)": float((-f - log_z).mean()),
+                    "AUROC digits vs set": None if k == "test digits" else auroc(-fe["test digits"], -f),
+                }
+            )
+    out["discrimination"] = rows
+    print(
+        Table(rows, formats={"mean F": ".1f", "mean log p (nats)": ".1f", "AUROC digits vs set": ".4f"}).render(
+            "github"
+        ),
+        "\n",
+    )
+
+
+SECTIONS = {
+    1: section_exact_ll,
+    2: section_log_likelihood,
+    3: section_samples,
+    4: section_recall,
+    5: section_discrimination,
+}
 
 
 def main(argv=None) -> int:
-    from rbmlib import nbtools
-    from rbmlib.classifier import load_classifier
-    from rbmlib.completion import score_recall
-    from rbmlib.data import binarize, load_mnist
-    from rbmlib.ood import auroc, density_noise, letters, uniform_noise
-    from rbmlib.zoo import book_model
-
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", help="also write all numbers to this JSON file")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--sections", type=int, nargs="+", default=sorted(SECTIONS), choices=sorted(SECTIONS))
     args = p.parse_args(argv)
     q = args.quick
-    n_chains = 200 if q else 1000
-    steps = (100, 1000) if q else (100, 1000, 10000)
-    ais = dict(seed=0, ais_runs=100, ais_betas=2000 if q else 14500, ais_seeds=2 if q else 3, reverse=True)
-    n_img = 200 if q else 1000
-    out: dict = {}
     t_start = time.time()
-
     x_train, y_train = load_mnist("train")
     x_test, y_test = load_mnist("test")
-    models = {name: book_model(name, progress=False) for name in ("cd1-10", "cd1-400", "best")}
-
-    print("## 1. Assignment configuration (CD-1, lr 0.1, batch 64, 10 hidden): exact test log-likelihood per epoch\n")
-    hist = models["cd1-10"].metadata["history"]
-    rows = [{"epoch": r["epoch"], "test LL (nats)": r["test_log_likelihood"], "s/epoch": r["seconds"]} for r in hist]
-    print(Table(rows, formats={"test LL (nats)": ".2f", "s/epoch": ".2f"})._repr_markdown_(), "\n")
-    out["cd1_10_exact_ll_per_epoch"] = [r["test_log_likelihood"] for r in hist]
-
-    print("## 2. Test log-likelihood (MNIST test set binarised once, seed 20081)\n")
-    rows = []
-    for name, rbm in models.items():
-        ev = nbtools.cached_evaluation(rbm, x_test, x_train, **ais)
-        out[f"evaluate_{name}"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ev.items()}
-        rows.append({"model": name, "hidden": rbm.n_hidden, "log Z method": ev["log_z.method"],
-                     "test LL (AIS / exact)": ev["test_log_likelihood"],
-                     "AIS seed spread of log Z": ev.get("ais_seeds.spread"),
-                     "test LL (reverse AIS, pessimistic)": ev.get("test_log_likelihood_pessimistic")})
-    print(Table(rows, formats={"test LL (AIS / exact)": ".2f", "AIS seed spread of log Z": ".2f",
-                               "test LL (reverse AIS, pessimistic)": ".2f"})._repr_markdown_(), "\n")
-
-    print(f"## 3. {n_chains} chains from random starts\n")
-    clf = load_classifier()
-    rows = []
-    for name in ("cd1-400", "best"):
-        chains = nbtools.cached_chains(models[name], n_chains, steps=steps, seed=0)
-        for t, (v, _) in chains.items():
-            rep = nbtools.cached_sample_report(
-                models[name], v, {"chains": n_chains, "steps": t, "seed": 0},
-                classifier=clf, train_images=x_train, test_images=x_test, train_labels=y_train,
-                test_labels=y_test, seed=0)
-            out[f"chains_{name}_{t}"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in rep.items()}
-            rows.append({"model": name, "steps": t, "TV distance": rep["tv_distance"],
-                         "TV (real digits)": rep["reference_tv_distance"],
-                         "confidence": rep["mean_confidence"], "confidence (real)": rep["reference_confidence"],
-                         "copy fraction": rep["copy_fraction"], "copy expected": rep["copy_expected"],
-                         "AATS": rep["aats"]})
-    print(Table(rows, floatfmt=".3f")._repr_markdown_(), "\n")
-
-    print(f"## 4. Recall of a dropped half ({n_img} test digits, 100 clamped Gibbs steps)\n")
-    rows = []
-    mean_image = x_train.mean(axis=0) / 255
-    for name in ("cd1-400", "best"):
-        for r in score_recall(models[name], x_test[:n_img], y_test[:n_img], classifier=clf,
-                              mean_image=mean_image, steps=100, rng=np.random.default_rng(0)):
-            rows.append({"model": name, **r})
-    out["recall"] = rows
-    print(Table(rows, floatfmt=".3f")._repr_markdown_(), "\n")
-
-    print(f"## 5. Discrimination ({n_img} images per set, all binarised; score -F(v))\n")
-    rng = np.random.default_rng(0)
-    sets = {"test digits": x_test[:n_img], "uniform noise": uniform_noise(n_img, rng),
-            "density noise": density_noise(n_img, rng), "letters": letters(n_img, rng)[0]}
-    binary = {k: binarize(v, np.random.default_rng(1)) for k, v in sets.items()}
-    rows = []
-    for name in ("cd1-400", "best"):
-        rbm = models[name]
-        log_z = out[f"evaluate_{name}"]["log_z.log_z"]
-        fe = {k: rbm.free_energy(v).astype(np.float64) for k, v in binary.items()}
-        for k, f in fe.items():
-            rows.append({"model": name, "set": k, "mean F": float(f.mean()),
-                         "mean log p (nats)": float((-f - log_z).mean()),
-                         "AUROC digits vs set": None if k == "test digits" else auroc(-fe["test digits"], -f)})
-    out["discrimination"] = rows
-    print(Table(rows, formats={"mean F": ".1f", "mean log p (nats)": ".1f", "AUROC digits vs set": ".4f"})
-          ._repr_markdown_(), "\n")
+    ctx = {
+        "x_train": x_train,
+        "y_train": y_train,
+        "x_test": x_test,
+        "y_test": y_test,
+        "models": {name: book_model(name, progress=False) for name in ("cd1-10", "cd1-400", "best")},
+        "clf": load_classifier(),
+        "n_chains": 200 if q else 1000,
+        "steps": (100, 1000) if q else (100, 1000, 10000),
+        "n_img": 200 if q else 1000,
+        "ais": dict(rng=0, ais_runs=100, ais_betas=2000 if q else 14500, ais_seeds=2 if q else 3, reverse=True),
+    }
+    out: dict = {}
+    for number in args.sections:
+        SECTIONS[number](ctx, out)
     print(f"(report took {time.time() - t_start:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:

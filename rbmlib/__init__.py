@@ -14,6 +14,7 @@ The assignment's names map to rbmlib's as follows: ``PlotMe`` is
 ``SampleVisible`` is :meth:`RBM.sample_visible` and ``SampleVisibleProb`` is
 :meth:`RBM.visible_probs`.
 """
+
 from .completion import half_mask, recall
 from .evaluate import LogZ, evaluate_model, log_likelihood, log_partition, reconstruction_error
 from .model import RBM, ModelFileError
@@ -21,6 +22,19 @@ from .train import RECIPES, TrainingDiverged, fit, recipe
 
 __version__ = "0.2.0"
 
-__all__ = ["RBM", "ModelFileError", "fit", "recipe", "RECIPES", "TrainingDiverged",
-           "LogZ", "log_partition", "log_likelihood", "reconstruction_error", "evaluate_model", "recall",
-           "half_mask", "__version__"]
+__all__ = [
+    "RBM",
+    "ModelFileError",
+    "fit",
+    "recipe",
+    "RECIPES",
+    "TrainingDiverged",
+    "LogZ",
+    "log_partition",
+    "log_likelihood",
+    "reconstruction_error",
+    "evaluate_model",
+    "recall",
+    "half_mask",
+    "__version__",
+]

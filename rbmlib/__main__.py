@@ -1,4 +1,5 @@
 """``python -m rbmlib``: see :mod:`rbmlib.cli`."""
+
 import sys
 
 from .cli import main

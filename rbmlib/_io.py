@@ -1,5 +1,6 @@
 """File helpers shared by rbmlib's modules: atomic ``.npz`` writes, cross-process locks,
 cache folders and cached artefacts (build once per machine, rebuild if corrupt)."""
+
 from __future__ import annotations
 
 import contextlib

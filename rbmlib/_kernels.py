@@ -2,6 +2,7 @@
 
 They do no validation (their callers do) and write into preallocated buffers.
 """
+
 from __future__ import annotations
 
 import numpy as np

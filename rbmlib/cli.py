@@ -3,6 +3,7 @@
 Every command has ``--help``. Bad arguments and unreadable or invalid files end with a
 one-line ``rbmlib: error: ...`` message and exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m rbmlib", description="Train, sample and evaluate binary RBMs on MNIST.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    t = sub.add_parser("train", help="train an RBM on MNIST",
-                       description="Train an RBM on the 60,000 MNIST training images, binarised afresh "
-                                   "each time they are used. Flags override the recipe's settings.")
+    t = sub.add_parser(
+        "train",
+        help="train an RBM on MNIST",
+        description="Train an RBM on the 60,000 MNIST training images, binarised afresh "
+        "each time they are used. Flags override the recipe's settings.",
+    )
     t.add_argument("--recipe", choices=sorted(RECIPES), help="start from a named recipe (e.g. 'best')")
     t.add_argument("--hidden", type=_positive_int, help="number of hidden units (default 10)")
     t.add_argument("--epochs", type=_positive_int, help="number of epochs (default 10)")
@@ -71,38 +75,58 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", type=Path, help="MNIST folder (default: $RBMLIB_DATA or the cache)")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    s = sub.add_parser("sample", help="draw samples with Gibbs chains",
-                       description="Run --n Gibbs chains from random visible states for --steps steps; "
-                                   "save the final samples (v) and visible probabilities (p).")
+    s = sub.add_parser(
+        "sample",
+        help="draw samples with Gibbs chains",
+        description="Run --n Gibbs chains from random visible states for --steps steps; "
+        "save the final samples (v) and visible probabilities (p).",
+    )
     s.add_argument("--model", required=True, type=Path)
     s.add_argument("--n", type=_positive_int, default=1000)
     s.add_argument("--steps", type=_positive_int, default=1000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, type=Path)
 
-    e = sub.add_parser("evaluate", help="log Z and test log-likelihood as JSON",
-                       description=f"Print JSON with log Z (exact when the smaller layer has at most "
-                                   f"{MAX_EXACT_UNITS} units, AIS otherwise) and "
-                                   "the average log-likelihood of the MNIST test set, binarised once with "
-                                   f"seed {TEST_BINARIZE_SEED}.")
+    e = sub.add_parser(
+        "evaluate",
+        help="log Z and test log-likelihood as JSON",
+        description=f"Print JSON with log Z (exact when the smaller layer has at most "
+        f"{MAX_EXACT_UNITS} units, AIS otherwise) and "
+        "the average log-likelihood of the MNIST test set, binarised once with "
+        f"seed {TEST_BINARIZE_SEED}.",
+    )
     e.add_argument("--model", required=True, type=Path)
     e.add_argument("--seed", type=int, default=0, help="AIS seed (default 0)")
     e.add_argument("--ais-runs", type=_positive_int, default=100)
     e.add_argument("--ais-betas", type=_positive_int, default=14500)
-    e.add_argument("--ais-seeds", type=_positive_int, default=1,
-                   help="repeat AIS with this many seeds and report the spread")
-    e.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=True,
-                   help="also run reverse AIS for a pessimistic bound (AIS only; default on)")
+    e.add_argument(
+        "--ais-seeds", type=_positive_int, default=1, help="repeat AIS with this many seeds and report the spread"
+    )
+    e.add_argument(
+        "--reverse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run reverse AIS for a pessimistic bound (AIS only; default on)",
+    )
     e.add_argument("--data-dir", type=Path)
     return p
 
 
 def _train(args) -> int:
     settings = recipe(args.recipe) if args.recipe else recipe("assignment")
-    overrides = {"n_hidden": args.hidden, "epochs": args.epochs, "method": args.method, "k": args.k,
-                 "lr": args.lr, "batch_size": args.batch_size, "momentum": args.momentum,
-                 "weight_decay": args.weight_decay, "lr_schedule": args.lr_schedule,
-                 "centering": args.centering, "init_visible_bias": args.init_visible_bias}
+    overrides = {
+        "n_hidden": args.hidden,
+        "epochs": args.epochs,
+        "method": args.method,
+        "k": args.k,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "momentum": args.momentum,
+        "weight_decay": args.weight_decay,
+        "lr_schedule": args.lr_schedule,
+        "centering": args.centering,
+        "init_visible_bias": args.init_visible_bias,
+    }
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if args.resume and args.checkpoint is None:
         raise ValueError("--resume needs --checkpoint")
@@ -111,8 +135,16 @@ def _train(args) -> int:
     n_hidden = settings.pop("n_hidden")
     rbm = RBM(images.shape[1], n_hidden, rng=args.seed)
     try:
-        fit(rbm, images, rng=args.seed, held_out=held, checkpoint=args.checkpoint, resume=args.resume,
-            progress=not args.no_progress, **settings)
+        fit(
+            rbm,
+            images,
+            rng=args.seed,
+            held_out=held,
+            checkpoint=args.checkpoint,
+            resume=args.resume,
+            progress=not args.no_progress,
+            **settings,
+        )
     except KeyboardInterrupt:
         rbm.save(args.out, {"recipe": args.recipe, "seed": args.seed})
         done = len(rbm.metadata.get("history", []))
@@ -120,8 +152,16 @@ def _train(args) -> int:
         return 130
     rbm.save(args.out, {"recipe": args.recipe, "seed": args.seed})
     last = rbm.metadata["history"][-1]
-    print(json.dumps({"out": str(args.out), "epochs": last["epoch"], "recon_error": last["recon_error"],
-                      "seconds_per_epoch": float(np.mean([r["seconds"] for r in rbm.metadata["history"]]))}))
+    print(
+        json.dumps(
+            {
+                "out": str(args.out),
+                "epochs": last["epoch"],
+                "recon_error": last["recon_error"],
+                "seconds_per_epoch": float(np.mean([r["seconds"] for r in rbm.metadata["history"]])),
+            }
+        )
+    )
     return 0
 
 
@@ -139,10 +179,19 @@ def _evaluate(args) -> int:
     if rbm.n_visible != 784:
         raise ValueError(f"{args.model}: model has {rbm.n_visible} visible units, MNIST needs 784")
     test, _ = load_mnist("test", data_dir=args.data_dir)
-    train = load_mnist("train", data_dir=args.data_dir)[0] if min(rbm.n_hidden, rbm.n_visible) > MAX_EXACT_UNITS \
-        else None
-    out = evaluate_model(rbm, test, train, rng=args.seed, ais_runs=args.ais_runs, ais_betas=args.ais_betas,
-                         ais_seeds=args.ais_seeds, reverse=args.reverse)
+    train = (
+        load_mnist("train", data_dir=args.data_dir)[0] if min(rbm.n_hidden, rbm.n_visible) > MAX_EXACT_UNITS else None
+    )
+    out = evaluate_model(
+        rbm,
+        test,
+        train,
+        rng=args.seed,
+        ais_runs=args.ais_runs,
+        ais_betas=args.ais_betas,
+        ais_seeds=args.ais_seeds,
+        reverse=args.reverse,
+    )
     out = {"model": str(args.model), **out}
     print(json.dumps(out, indent=2))
     return 0

@@ -4,6 +4,7 @@ With the known pixels :math:`v_K` clamped, block Gibbs sampling draws from the
 conditional :math:`p(v_U \mid v_K)` of the unknown pixels, so the RBM completes the
 image the way a Hopfield network recalls a memory.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -83,4 +84,3 @@ def recall(rbm: RBM, images, mask, steps: int, rng=None):
         raise ValueError(f"mask must have shape ({rbm.n_visible},) or {v.shape}, got {np.shape(mask)}")
     start = np.where(mask, v, random_bits(v.shape[0], v.shape[1], rng, v.dtype))
     return rbm.gibbs(start, steps, rng, clamp=mask)
-

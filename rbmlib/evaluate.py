@@ -20,6 +20,7 @@ is optimistic. Reverse AIS, run from samples of the model back to the base, give
 unbiased estimate of :math:`1/Z`, so its :math:`\log \hat Z` tends to lie *above*: the two
 bracket the truth when the reverse chains start from true model samples.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -33,9 +34,20 @@ from .model import RBM, softplus
 from .rng import as_rng
 from .sampling import independent_pixel_biases, sample
 
-__all__ = ["LogZ", "log_partition", "log_likelihood", "reconstruction_error", "evaluate_model",
-           "exact_log_probs", "log_likelihood_gradient", "beta_schedule", "base_rate_biases",
-           "weight_pair_correlation", "weight_smoothness", "MAX_EXACT_UNITS"]
+__all__ = [
+    "LogZ",
+    "log_partition",
+    "log_likelihood",
+    "reconstruction_error",
+    "evaluate_model",
+    "exact_log_probs",
+    "log_likelihood_gradient",
+    "beta_schedule",
+    "base_rate_biases",
+    "weight_pair_correlation",
+    "weight_smoothness",
+    "MAX_EXACT_UNITS",
+]
 
 #: The largest number of units on the smaller side of an RBM for which :math:`\log Z` is
 #: computed exactly, by enumerating :math:`2^{n}` states (about 10 s at 25 on two cores).
@@ -96,12 +108,14 @@ def _states(n: int, start: int, stop: int, dtype=np.float64) -> np.ndarray:
 def _exact_log_z(rbm: RBM, chunk: int = 1 << 13) -> float:
     W, a, b = (np.asarray(x, dtype=np.float64) for x in (rbm.W, rbm.a, rbm.b))
     if rbm.n_hidden <= rbm.n_visible:
-        n, lin, bias, M = rbm.n_hidden, b, a, W.T       # sum over h
+        n, lin, bias, M = rbm.n_hidden, b, a, W.T  # sum over h
     else:
-        n, lin, bias, M = rbm.n_visible, a, b, W        # sum over v
+        n, lin, bias, M = rbm.n_visible, a, b, W  # sum over v
     if n > MAX_EXACT_UNITS:
-        raise ValueError(f"exact log Z enumerates 2^{n} states; refusing beyond {MAX_EXACT_UNITS} "
-                         f"units on the smaller side (use method='ais')")
+        raise ValueError(
+            f"exact log Z enumerates 2^{n} states; refusing beyond {MAX_EXACT_UNITS} "
+            f"units on the smaller side (use method='ais')"
+        )
     parts = []
     for s in range(0, 1 << n, chunk):
         S = _states(n, s, min(s + chunk, 1 << n))
@@ -143,9 +157,11 @@ def log_likelihood_gradient(rbm: RBM, v) -> dict:
     states, log_p = exact_log_probs(m)
     p = np.exp(log_p)
     hd, hm = m.hidden_probs(v), m.hidden_probs(states)
-    return {"W": v.T @ hd / len(v) - (states * p[:, None]).T @ hm,
-            "a": v.mean(axis=0) - p @ states,
-            "b": hd.mean(axis=0) - p @ hm}
+    return {
+        "W": v.T @ hd / len(v) - (states * p[:, None]).T @ hm,
+        "a": v.mean(axis=0) - p @ states,
+        "b": hd.mean(axis=0) - p @ hm,
+    }
 
 
 # ------------------------------------------------------------------------------- AIS
@@ -160,13 +176,18 @@ def beta_schedule(n_betas: int) -> np.ndarray:
     n1 = max(1, round(n_betas * 1000 / 14500))
     n2 = max(1, round(n_betas * 4000 / 14500))
     n3 = n_betas - n1 - n2
-    return np.concatenate([np.linspace(0, 0.5, n1, endpoint=False),
-                           np.linspace(0.5, 0.9, n2, endpoint=False),
-                           np.linspace(0.9, 1.0, n3 + 1)])
+    return np.concatenate(
+        [
+            np.linspace(0, 0.5, n1, endpoint=False),
+            np.linspace(0.5, 0.9, n2, endpoint=False),
+            np.linspace(0.9, 1.0, n3 + 1),
+        ]
+    )
 
 
-def base_rate_biases(rbm: RBM, data=None, *, base: str = "mixed", n_chains: int = 100,
-                     gibbs_steps: int = 200, rng=None) -> np.ndarray:
+def base_rate_biases(
+    rbm: RBM, data=None, *, base: str = "mixed", n_chains: int = 100, gibbs_steps: int = 200, rng=None
+) -> np.ndarray:
     r"""Visible biases :math:`a^A` of the AIS base model :math:`p_A(v) \propto e^{a_A^\top v}`.
 
     The base should cover the target: where it puts too little mass, the importance
@@ -214,7 +235,7 @@ def _ais_run(rbm: RBM, v, betas, a_base, rng, reverse: bool):
     """
     dt = rbm.dtype
     W, a, b = rbm.W, rbm.a, rbm.b
-    da = (np.asarray(a, dtype=np.float64) - a_base)
+    da = np.asarray(a, dtype=np.float64) - a_base
     a_base_dt = a_base.astype(dt)
     logw = np.zeros(v.shape[0])
     seq = betas[::-1] if reverse else betas
@@ -234,21 +255,31 @@ def _ais_run(rbm: RBM, v, betas, a_base, rng, reverse: bool):
 def _summarise(log_w: np.ndarray, log_z0: float, sign: int, method: str, n_betas: int) -> LogZ:
     """Turn log weights into :math:`\\log \\hat Z` with a stderr and a 3-sigma interval."""
     m = len(log_w)
-    lme = logsumexp(log_w) - np.log(m)                  # log mean of the weights
-    rel = np.exp(log_w - lme)                           # weights / mean
+    lme = logsumexp(log_w) - np.log(m)  # log mean of the weights
+    rel = np.exp(log_w - lme)  # weights / mean
     rel_sd = rel.std(ddof=1) / np.sqrt(m) if m > 1 else np.inf
     log_z = log_z0 + sign * lme
     lo_f, hi_f = np.log(max(1 - 3 * rel_sd, 1e-300)), np.log1p(3 * rel_sd)
     if sign > 0:
         low, high = log_z + lo_f, log_z + hi_f
-    else:   # estimate of 1/Z: its interval flips
+    else:  # estimate of 1/Z: its interval flips
         low, high = log_z - hi_f, log_z - lo_f
     return LogZ(float(log_z), float(rel_sd), method, float(low), float(high), m, n_betas, log_w)
 
 
-def log_partition(rbm: RBM, method: str = "exact", *, data=None, samples=None,
-                  n_betas: int = 14500, n_runs: int = 100, gibbs_steps: int = 1000,
-                  base: str = "mixed", reverse_start: str = "pt", rng=None) -> LogZ:
+def log_partition(
+    rbm: RBM,
+    method: str = "exact",
+    *,
+    data=None,
+    samples=None,
+    n_betas: int = 14500,
+    n_runs: int = 100,
+    gibbs_steps: int = 1000,
+    base: str = "mixed",
+    reverse_start: str = "pt",
+    rng=None,
+) -> LogZ:
     r"""Compute or estimate :math:`\log Z`.
 
     Parameters
@@ -353,8 +384,17 @@ def reconstruction_error(rbm: RBM, v, rng=None) -> float:
     return float(np.mean(np.sum((v - p) ** 2, axis=1, dtype=np.float64)))
 
 
-def evaluate_model(rbm: RBM, test_images, train_images=None, *, rng=0, ais_runs: int = 100,
-                   ais_betas: int = 14500, ais_seeds: int = 1, reverse: bool = True) -> dict:
+def evaluate_model(
+    rbm: RBM,
+    test_images,
+    train_images=None,
+    *,
+    rng=0,
+    ais_runs: int = 100,
+    ais_betas: int = 14500,
+    ais_seeds: int = 1,
+    reverse: bool = True,
+) -> dict:
     r"""Log Z and the average test log-likelihood, as ``python -m rbmlib evaluate`` prints them.
 
     The test images are binarised once with :data:`rbmlib.data.TEST_BINARIZE_SEED`.
@@ -387,27 +427,36 @@ def evaluate_model(rbm: RBM, test_images, train_images=None, *, rng=0, ais_runs:
     """
     v = binarize_fixed(as_images(test_images, rbm.n_visible, name="test_images", keep_uint8=True))
     fe = float(-rbm.free_energy(v).astype(np.float64).mean())
-    out = {"n_visible": rbm.n_visible, "n_hidden": rbm.n_hidden, "n_test": len(v),
-           "test_binarize_seed": TEST_BINARIZE_SEED, "mean_neg_free_energy": fe}
+    out = {
+        "n_visible": rbm.n_visible,
+        "n_hidden": rbm.n_hidden,
+        "n_test": len(v),
+        "test_binarize_seed": TEST_BINARIZE_SEED,
+        "mean_neg_free_energy": fe,
+    }
     if min(rbm.n_hidden, rbm.n_visible) <= MAX_EXACT_UNITS:
         lz = log_partition(rbm, "exact")
         out["log_z"] = lz.to_dict()
         out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
         return out
     gens = as_rng(rng).spawn(ais_seeds + 1)
-    runs = [log_partition(rbm, "ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas, rng=g)
-            for g in gens[:ais_seeds]]
+    runs = [
+        log_partition(rbm, "ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas, rng=g)
+        for g in gens[:ais_seeds]
+    ]
     lz = runs[0]
     out["log_z"] = lz.to_dict()
     out["test_log_likelihood"] = log_likelihood(rbm, v, lz)
     out["test_log_likelihood_interval"] = [fe - lz.high, fe - lz.low]
     if ais_seeds > 1:
         vals = np.array([r.log_z for r in runs])
-        out["ais_seeds"] = {"log_z": vals.tolist(), "spread": float(vals.max() - vals.min()),
-                            "std": float(vals.std(ddof=1))}
+        out["ais_seeds"] = {
+            "log_z": vals.tolist(),
+            "spread": float(vals.max() - vals.min()),
+            "std": float(vals.std(ddof=1)),
+        }
     if reverse:
-        rev = log_partition(rbm, "reverse_ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas,
-                            rng=gens[-1])
+        rev = log_partition(rbm, "reverse_ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas, rng=gens[-1])
         out["reverse_ais"] = rev.to_dict()
         out["test_log_likelihood_pessimistic"] = log_likelihood(rbm, v, rev)
     return out
@@ -448,10 +497,10 @@ def weight_smoothness(W, side: int = 28, margin: int = 4) -> np.ndarray:
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != side * side:
         raise ValueError(f"W must have shape ({side * side}, n_hidden), got {W.shape}")
-    tiles = W.T.reshape(-1, side, side)[:, margin:side - margin, margin:side - margin]
+    tiles = W.T.reshape(-1, side, side)[:, margin : side - margin, margin : side - margin]
     n = len(tiles)
     first = np.concatenate([tiles[:, :, :-1].reshape(n, -1), tiles[:, :-1, :].reshape(n, -1)], axis=1)
     second = np.concatenate([tiles[:, :, 1:].reshape(n, -1), tiles[:, 1:, :].reshape(n, -1)], axis=1)
     first = first - first.mean(axis=1, keepdims=True)
     second = second - second.mean(axis=1, keepdims=True)
-    return np.sum(first * second, axis=1) / np.sqrt(np.sum(first ** 2, axis=1) * np.sum(second ** 2, axis=1))
+    return np.sum(first * second, axis=1) / np.sqrt(np.sum(first**2, axis=1) * np.sum(second**2, axis=1))

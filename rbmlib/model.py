@@ -22,6 +22,7 @@ and summing out ``h`` gives the free energy
     F(v) = -a^\top v - \sum_j \log\bigl(1 + e^{b_j + (vW)_j}\bigr),
     \qquad p(v) = e^{-F(v)} / Z .
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,10 @@ def softplus(x):
 def _check_units(x, n: int, what: str, dtype) -> np.ndarray:
     """Validate a batch of unit values: rows ``(N, n)`` (1-D is a single row) in [0, 1], cast to ``dtype``."""
     if np.asarray(x).dtype == np.uint8:
-        raise TypeError(f"{what}: uint8 arrays are grey-value images, not unit states; binarise them first "
-                        "(rbmlib.data.binarize) or pass probabilities x / 255")
+        raise TypeError(
+            f"{what}: uint8 arrays are grey-value images, not unit states; binarise them first "
+            "(rbmlib.data.binarize) or pass probabilities x / 255"
+        )
     arr = check_probs(x, name=what)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -119,14 +122,14 @@ class RBM:
     def __repr__(self) -> str:
         return f"RBM(n_visible={self.n_visible}, n_hidden={self.n_hidden}, dtype={self.dtype.name})"
 
-    def astype(self, dtype) -> "RBM":
+    def astype(self, dtype) -> RBM:
         """Return a copy of the model with parameters in ``dtype``."""
         out = RBM.__new__(RBM)
         out.W, out.a, out.b = (np.array(x, dtype=dtype) for x in (self.W, self.a, self.b))
         out.metadata = json.loads(json.dumps(self.metadata))
         return out
 
-    def copy(self) -> "RBM":
+    def copy(self) -> RBM:
         return self.astype(self.dtype)
 
     def _v(self, v):
@@ -268,8 +271,13 @@ class RBM:
         path = Path(path)
         if metadata:
             self.metadata.update(metadata)
-        meta = {"format_version": FORMAT_VERSION, "n_visible": self.n_visible,
-                "n_hidden": self.n_hidden, "dtype": self.dtype.name, **self.metadata}
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "n_visible": self.n_visible,
+            "n_hidden": self.n_hidden,
+            "dtype": self.dtype.name,
+            **self.metadata,
+        }
         try:
             text = json.dumps(meta)
         except TypeError as err:
@@ -279,7 +287,7 @@ class RBM:
         return path
 
     @classmethod
-    def load(cls, path) -> "RBM":
+    def load(cls, path) -> RBM:
         """Load a model saved by :meth:`save`, checking it thoroughly.
 
         Raises
@@ -348,4 +356,4 @@ def _read_npz(path: Path) -> dict:
 def load_state(path) -> dict:
     """The extra arrays that :meth:`RBM.save` stored with ``state=``, by name (empty if none)."""
     arrays = _read_npz(Path(path))
-    return {k[len(STATE_PREFIX):]: v for k, v in arrays.items() if k.startswith(STATE_PREFIX)}
+    return {k[len(STATE_PREFIX) :]: v for k, v in arrays.items() if k.startswith(STATE_PREFIX)}

@@ -55,7 +55,7 @@ def tile_images(images: np.ndarray, ncols: int | None = None, pad: int = 1, fill
     out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), fill, dtype=np.float32)
     for k in range(n):
         r, c = divmod(k, cols)
-        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[k]
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[k]
     return out
 
 
@@ -75,9 +75,7 @@ def _as_unit_images(images) -> np.ndarray:
         if x.shape[0] == 0:
             raise ValueError("images is empty (shape (0, ...))")
         return x
-    raise ValueError(
-        f"images must have shape (n, 784), (n, 28, 28) or (784,), got {np.shape(images)}"
-    )
+    raise ValueError(f"images must have shape (n, 784), (n, 28, 28) or (784,), got {np.shape(images)}")
 
 
 def plot_me(images, *, ax=None, title=None, ncols=None):

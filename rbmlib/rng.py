@@ -8,6 +8,7 @@ result; passing one Generator through several calls gives one reproducible strea
 
 :func:`as_rng` is the one place that turns such an argument into a Generator.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,4 +39,3 @@ def as_rng(rng=None) -> np.random.Generator:
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")
-

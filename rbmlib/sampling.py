@@ -23,6 +23,7 @@ all replicas invariant, so the :math:`\beta = 1` replicas sample the RBM exactly
 limit, while states travel up and down the ladder and cross between digits at high
 temperature. :func:`tune_ladder` chooses the temperatures for a target swap acceptance.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -172,8 +173,9 @@ class ParallelTempering:
             The energy :math:`E(v, h)` of each :math:`\\beta = 1` chain's new joint state.
         """
         rbm, M = self.rbm, self.M
-        g = gibbs_sweep(rbm.W, rbm.a, rbm.b, self.v, self.h, self.p, self.rng, beta=self._beta_rows,
-                        base=self.base).astype(np.float64)
+        g = gibbs_sweep(
+            rbm.W, rbm.a, rbm.b, self.v, self.h, self.p, self.rng, beta=self._beta_rows, base=self.base
+        ).astype(np.float64)
         top = self._rows(self.n_replicas - 1)
         energy = -(g[top] + self.v[top] @ self.base.astype(np.float64))
         G = g.reshape(self.n_replicas, M)
@@ -192,8 +194,18 @@ class ParallelTempering:
         return energy
 
 
-def tune_ladder(rbm: RBM, base, *, target: float = 0.3, n_chains: int = 50, n_replicas: int = 16,
-                block: int = 25, rounds: int = 8, max_replicas: int = 256, rng=None) -> np.ndarray:
+def tune_ladder(
+    rbm: RBM,
+    base,
+    *,
+    target: float = 0.3,
+    n_chains: int = 50,
+    n_replicas: int = 16,
+    block: int = 25,
+    rounds: int = 8,
+    max_replicas: int = 256,
+    rng=None,
+) -> np.ndarray:
     r"""Inverse temperatures from 0 to 1 whose neighbours swap with probability about ``target``.
 
     Alternates two moves on pilot runs of :class:`ParallelTempering`: within a run,
@@ -285,8 +297,20 @@ class SampleRun:
     acceptance: np.ndarray
 
 
-def sample(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), *, method: str = "gibbs", rng=None, start=None,
-           trace_every: int | None = None, betas=None, base=None, data=None, target_acceptance: float = 0.3):
+def sample(
+    rbm: RBM,
+    n_chains: int,
+    steps=(100, 1000, 10000),
+    *,
+    method: str = "gibbs",
+    rng=None,
+    start=None,
+    trace_every: int | None = None,
+    betas=None,
+    base=None,
+    data=None,
+    target_acceptance: float = 0.3,
+):
     r"""Run ``n_chains`` chains of plain Gibbs or parallel tempering, with snapshots and traces.
 
     Parameters
@@ -344,6 +368,7 @@ def sample(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), *, method: str = "
         def step():
             g = gibbs_sweep(rbm.W, rbm.a, rbm.b, state, h, probs, rng, beta=ones, base=zeros)
             return None if g is None else -g
+
         v, p = (lambda: state), (lambda: probs)
         betas = np.ones(1)
     snapshots, trace, trace_sweeps, energy = {}, [], [], []
@@ -357,9 +382,12 @@ def sample(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), *, method: str = "
         if t in steps:
             snapshots[t] = (v().copy(), p().copy())
     nv = rbm.n_visible
-    return SampleRun(method, snapshots,
-                     np.array(trace) if trace else np.zeros((0, n_chains, nv), bool),
-                     np.array(trace_sweeps, dtype=int),
-                     np.array(energy) if energy else np.zeros((0, n_chains), np.float32),
-                     np.asarray(betas, dtype=np.float64),
-                     pt.acceptance.copy() if method == "pt" else np.zeros(0))
+    return SampleRun(
+        method,
+        snapshots,
+        np.array(trace) if trace else np.zeros((0, n_chains, nv), bool),
+        np.array(trace_sweeps, dtype=int),
+        np.array(energy) if energy else np.zeros((0, n_chains), np.float32),
+        np.asarray(betas, dtype=np.float64),
+        pt.acceptance.copy() if method == "pt" else np.zeros(0),
+    )

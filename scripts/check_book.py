@@ -151,7 +151,7 @@ class Report:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+    def log_message(self, format, *args):
         pass
 
 
@@ -201,8 +201,7 @@ def resolve_local(href: str, page_rel: str) -> tuple[str, str] | None:
     return target, unquote(parts.fragment)
 
 
-def check_links(root: Path, page_rel: str, hrefs: list[str], cache: dict,
-                report: Report) -> None:
+def check_links(root: Path, page_rel: str, hrefs: list[str], cache: dict, report: Report) -> None:
     """Check that internal links resolve to existing files and anchors."""
     for href in hrefs:
         href = (href or "").strip()
@@ -242,8 +241,7 @@ def _is_local_url(url: str) -> bool:
     return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname in LOCAL_HOSTS
 
 
-def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms: int,
-               verbose: bool) -> Report:
+def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms: int, verbose: bool) -> Report:
     from playwright.sync_api import sync_playwright
 
     report = Report()
@@ -305,16 +303,14 @@ def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms:
 
             def on_failed(request):
                 if _is_local_url(request.url):
-                    report.fail(f"{current['page']}: request failed {request.url} "
-                                f"({request.failure})")
+                    report.fail(f"{current['page']}: request failed {request.url} ({request.failure})")
 
             context.on("request", on_request)
             context.on("response", on_response)
             context.on("requestfailed", on_failed)
 
             page = context.pages[0] if context.pages else context.new_page()
-            page.on("pageerror", lambda exc: report.fail(
-                f"{current['page']}: JavaScript error: {exc}"))
+            page.on("pageerror", lambda exc: report.fail(f"{current['page']}: JavaScript error: {exc}"))
 
             for rel in pages:
                 info = cache[rel]
@@ -328,16 +324,15 @@ def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms:
                 page.goto(base + rel, wait_until="load")
                 try:
                     page.wait_for_load_state("networkidle", timeout=page_timeout_ms)
-                except Exception:  # noqa: BLE001 - still check what loaded
+                except Exception:
                     pass
                 probe = page.evaluate(PAGE_PROBE_JS)
                 if probe["hasMath"] and not probe["mathjax"]:
                     try:
                         page.wait_for_selector("mjx-container", timeout=page_timeout_ms)
                         probe = page.evaluate(PAGE_PROBE_JS)
-                    except Exception:  # noqa: BLE001
-                        report.fail(f"{rel}: {probe['hasMath']} math elements but MathJax "
-                                    "typeset none")
+                    except Exception:
+                        report.fail(f"{rel}: {probe['hasMath']} math elements but MathJax typeset none")
                 if not probe["title"]:
                     report.fail(f"{rel}: empty <title>")
                 if not probe["h1"]:
@@ -345,8 +340,7 @@ def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms:
                 for img in probe["imgs"]:
                     if not img["complete"] or img["naturalWidth"] == 0:
                         report.fail(f"{rel}: image did not load: {img['src'][:120]}")
-                n_fig = sum(1 for img in probe["imgs"]
-                            if img["inOutput"] and img["naturalWidth"] > 0)
+                n_fig = sum(1 for img in probe["imgs"] if img["inOutput"] and img["naturalWidth"] > 0)
                 if probe["isNotebook"] or rel in EXPECTED_FIGURES:
                     report.figures[rel] = n_fig
                 want = EXPECTED_FIGURES.get(rel, 0)
@@ -354,8 +348,10 @@ def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms:
                     report.fail(f"{rel}: {n_fig} figure(s) in cell outputs, expected >= {want}")
                 check_links(html_dir, rel, probe["links"], cache, report)
                 if verbose:
-                    print(f"  {rel}: title={probe['title']!r} h1={probe['h1']!r} "
-                          f"imgs={len(probe['imgs'])} figs={n_fig} links={len(probe['links'])}")
+                    print(
+                        f"  {rel}: title={probe['title']!r} h1={probe['h1']!r} "
+                        f"imgs={len(probe['imgs'])} figs={n_fig} links={len(probe['links'])}"
+                    )
 
                 if rel == intro_rel:
                     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -377,17 +373,26 @@ def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("html_dir", nargs="?", type=Path, default=DEFAULT_HTML_DIR,
-                        help="built HTML directory (default: book/_build/html)")
-    parser.add_argument("--screenshot", type=Path, default=None,
-                        help="PNG path for the intro screenshot "
-                             "(default: HTML_DIR/../screenshots/intro.png)")
-    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", DEFAULT_CHROMIUM),
-                        help="Chromium executable (default: $CHROMIUM or /usr/bin/chromium)")
-    parser.add_argument("--page-timeout", type=float, default=30.0,
-                        help="seconds allowed per page action (default 30)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="overall time limit in seconds (default 600)")
+    parser.add_argument(
+        "html_dir",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_HTML_DIR,
+        help="built HTML directory (default: book/_build/html)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        default=None,
+        help="PNG path for the intro screenshot (default: HTML_DIR/../screenshots/intro.png)",
+    )
+    parser.add_argument(
+        "--chromium",
+        default=os.environ.get("CHROMIUM", DEFAULT_CHROMIUM),
+        help="Chromium executable (default: $CHROMIUM or /usr/bin/chromium)",
+    )
+    parser.add_argument("--page-timeout", type=float, default=30.0, help="seconds allowed per page action (default 30)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="overall time limit in seconds (default 600)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every page")
     args = parser.parse_args(argv)
 
@@ -395,14 +400,19 @@ def main(argv: list[str] | None = None) -> int:
     if not (html_dir / "index.html").is_file():
         hint = ""
         if (REPO_ROOT / "_build" / "html" / "index.html").is_file():
-            hint = (" (a build exists in _build/html: pass it, or build with "
-                    "`jupyter-book build -W -n --keep-going --path-output book book/`)")
+            hint = (
+                " (a build exists in _build/html: pass it, or build with "
+                "`jupyter-book build -W -n --keep-going --path-output book book/`)"
+            )
         print(f"check_book: no built book at {html_dir}{hint}", file=sys.stderr)
         return 2
     chromium = shutil.which(args.chromium) or args.chromium
     if not Path(chromium).is_file():
-        print(f"check_book: Chromium not found at {args.chromium!r} "
-              "(install it: apt-get install -y chromium, or set $CHROMIUM)", file=sys.stderr)
+        print(
+            f"check_book: Chromium not found at {args.chromium!r} "
+            "(install it: apt-get install -y chromium, or set $CHROMIUM)",
+            file=sys.stderr,
+        )
         return 2
     screenshot = (args.screenshot or html_dir.parent / "screenshots" / "intro.png").resolve()
 
@@ -413,16 +423,14 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.alarm(int(args.timeout))
     try:
-        report = run_checks(html_dir, screenshot, chromium,
-                            int(args.page_timeout * 1000), args.verbose)
+        report = run_checks(html_dir, screenshot, chromium, int(args.page_timeout * 1000), args.verbose)
     finally:
         if hasattr(signal, "SIGALRM"):
             signal.alarm(0)
 
     print(f"check_book: {len(report.pages)} page(s) in {html_dir}")
     print(f"  requests: {report.n_requests} total, {len(report.blocked)} blocked (non-local)")
-    print(f"  internal links checked: {report.n_links}; external links (not followed): "
-          f"{report.n_external_links}")
+    print(f"  internal links checked: {report.n_links}; external links (not followed): {report.n_external_links}")
     for rel, n in sorted(report.figures.items()):
         want = EXPECTED_FIGURES.get(rel, 0)
         print(f"  figures {rel}: {n} (expected >= {want})")

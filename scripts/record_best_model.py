@@ -3,11 +3,13 @@
 Usage::
 
     python -m rbmlib train --recipe best --seed 0 --out build/best.npz
-    python scripts/record_best_model.py build/best.npz --command "python -m rbmlib train --recipe best --seed 0 --out build/best.npz"
+    python scripts/record_best_model.py build/best.npz \
+        --command "python -m rbmlib train --recipe best --seed 0 --out build/best.npz"
 
 Writes ``rbmlib/models/best.npz`` and ``rbmlib/models/best.json`` (command, seed, git
-commit, SHA-256, training configuration and time), which :func:`rbmlib.zoo.best_model` checks.
+commit, SHA-256, training configuration and time), which :func:`rbmlib.book.zoo.best_model` checks.
 """
+
 import argparse
 import hashlib
 import json
@@ -19,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rbmlib import RBM  # noqa: E402
-from rbmlib.zoo import BEST_MODEL, BEST_PROVENANCE  # noqa: E402
+from rbmlib import RBM
+from rbmlib.book.zoo import BEST_MODEL, BEST_PROVENANCE
 
 
 def main(argv=None):
@@ -32,8 +34,12 @@ def main(argv=None):
     args = p.parse_args(argv)
     rbm = RBM.load(args.model)
     history = rbm.metadata.get("history", [])
-    commit = args.commit or subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                           text=True, check=True).stdout.strip()
+    commit = (
+        args.commit
+        or subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
     BEST_MODEL.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.model, BEST_MODEL)
     record = {

@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 def mnist():
     """(train_images, train_labels, test_images, test_labels) from the cache or the PyPI route."""
     from rbmlib.data import load_mnist
+
     return (*load_mnist("train"), *load_mnist("test"))
 
 

@@ -1,4 +1,5 @@
 """Brute-force references for tiny RBMs, written independently of rbmlib.evaluate."""
+
 import itertools
 
 import numpy as np

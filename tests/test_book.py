@@ -61,28 +61,40 @@ def test_book_builds_and_renders_offline():
 
     # A fresh HTML tree, so pages of removed notebooks cannot linger.
     shutil.rmtree(HTML_DIR, ignore_errors=True)
-    cmd = [jb, "build", "-W", "-n", "--keep-going", "--all",
-           "--path-output", str(BOOK_DIR), str(BOOK_DIR)]
-    build = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
-                           timeout=600)
+    cmd = [jb, "build", "-W", "-n", "--keep-going", "--all", "--path-output", str(BOOK_DIR), str(BOOK_DIR)]
+    build = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     output = build.stdout + build.stderr
-    assert build.returncode == 0, (
-        f"`{' '.join(cmd)}` failed (rc={build.returncode}):\n{_tail(output)}")
+    assert build.returncode == 0, f"`{' '.join(cmd)}` failed (rc={build.returncode}):\n{_tail(output)}"
     assert (HTML_DIR / "index.html").is_file(), f"no index.html in {HTML_DIR}"
-    assert (HTML_DIR / "_static" / "mathjax" / "tex-chtml.js").is_file(), \
+    assert (HTML_DIR / "_static" / "mathjax" / "tex-chtml.js").is_file(), (
         "offline MathJax was not copied (sphinx-mathjax-offline missing?)"
+    )
 
     chromium = _chromium()
     if chromium is None:
-        _skip_or_fail("book built; browser check skipped: Chromium not found "
-                      "(apt-get install -y chromium, or set $CHROMIUM)")
+        _skip_or_fail(
+            "book built; browser check skipped: Chromium not found (apt-get install -y chromium, or set $CHROMIUM)"
+        )
     if importlib.util.find_spec("playwright") is None:
         _skip_or_fail("book built; browser check skipped: playwright is not installed")
 
     check = subprocess.run(
-        [sys.executable, str(CHECK_SCRIPT), str(HTML_DIR), "--chromium", chromium,
-         "--screenshot", str(SCREENSHOT), "--timeout", "540"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            str(CHECK_SCRIPT),
+            str(HTML_DIR),
+            "--chromium",
+            chromium,
+            "--screenshot",
+            str(SCREENSHOT),
+            "--timeout",
+            "540",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     report = check.stdout + check.stderr
     assert check.returncode == 0, f"check_book.py failed:\n{_tail(report, 80)}"
     assert SCREENSHOT.is_file() and SCREENSHOT.stat().st_size > 0

@@ -56,6 +56,7 @@ def test_cached_result_caches_and_refuses_objects(tmp_path, monkeypatch):
     def compute():
         calls.append(1)
         return {"x": 1.5, "arr": np.arange(3)}
+
     first = cached_result("k", rbm, {"p": 1}, compute)
     second = cached_result("k", rbm, {"p": 1}, compute)
     assert len(calls) == 1 and second["x"] == 1.5 and np.array_equal(second["arr"], first["arr"])
@@ -87,7 +88,7 @@ def test_best_model_falls_back_to_training_when_the_digest_differs(tmp_path, mon
     model, record = tmp_path / "best.npz", tmp_path / "best.json"
     shutil.copy(zoo.BEST_PROVENANCE, record)
     raw = bytearray(zoo.BEST_MODEL.read_bytes())
-    raw[-1] ^= 0xFF                                   # one flipped bit: the digest no longer matches
+    raw[-1] ^= 0xFF  # one flipped bit: the digest no longer matches
     model.write_bytes(bytes(raw))
     monkeypatch.setattr(zoo, "BEST_MODEL", model)
     monkeypatch.setattr(zoo, "BEST_PROVENANCE", record)

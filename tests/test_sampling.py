@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from helpers_exact import random_rbm
 
 from rbmlib import RBM
 from rbmlib.sampling import run_chains
-from helpers_exact import random_rbm
 
 
 def test_snapshots_do_not_disturb_the_chains():
@@ -34,6 +34,7 @@ def test_run_chains_from_given_starts_and_bad_steps():
 def _tempered_log_p(rbm, beta, base):
     from helpers_exact import all_states
     from scipy.special import logsumexp
+
     V = all_states(rbm.n_visible)
     log_w = V @ ((1 - beta) * base + beta * rbm.a) + np.logaddexp(0, beta * (V @ rbm.W + rbm.b)).sum(axis=1)
     return V, log_w - logsumexp(log_w)
@@ -41,6 +42,7 @@ def _tempered_log_p(rbm, beta, base):
 
 def _chi2_pvalue(samples, log_p):
     from scipy import stats
+
     idx = (samples.astype(int) * (1 << np.arange(samples.shape[1])[::-1])).sum(axis=1)
     counts = np.bincount(idx, minlength=len(log_p))
     return stats.chisquare(counts, np.exp(log_p) * len(samples)).pvalue
@@ -50,6 +52,7 @@ def test_parallel_tempering_samples_every_rung_exactly():
     """Goodness of fit of the beta = 1 replicas (the RBM) and of an intermediate rung against enumeration,
     on a model whose modes make plain Gibbs slow."""
     from rbmlib.sampling import ParallelTempering
+
     rbm = random_rbm(5, 3, scale=2.0, seed=6)
     base = np.linspace(-1, 1, 5)
     betas = np.array([0.0, 0.3, 0.6, 1.0])
@@ -59,15 +62,16 @@ def test_parallel_tempering_samples_every_rung_exactly():
     _, log_p = _tempered_log_p(rbm, 1.0, base)
     assert _chi2_pvalue(pt.v_model, log_p) > 1e-4
     _, log_q = _tempered_log_p(rbm, 0.6, base)
-    assert _chi2_pvalue(pt.v[2 * 4000:3 * 4000], log_q) > 1e-4
+    assert _chi2_pvalue(pt.v[2 * 4000 : 3 * 4000], log_q) > 1e-4
     # the test has power: the rung at beta = 0.6 is not the RBM
-    assert _chi2_pvalue(pt.v[2 * 4000:3 * 4000], log_p) < 1e-6
+    assert _chi2_pvalue(pt.v[2 * 4000 : 3 * 4000], log_p) < 1e-6
     assert np.all((pt.acceptance > 0) & (pt.acceptance < 1))
 
 
 def test_goodness_of_fit_detects_a_wrong_swap_rule():
     """Swapping the top rungs unconditionally breaks exactness, and the test above would see it."""
     from rbmlib.sampling import ParallelTempering
+
     rbm = random_rbm(5, 3, scale=2.0, seed=6)
     base = np.zeros(5)
     pt = ParallelTempering(rbm, [0.0, 0.5, 1.0], base, n_chains=4000, rng=2)
@@ -79,6 +83,7 @@ def test_goodness_of_fit_detects_a_wrong_swap_rule():
         top, mid = slice(8000, 12000), slice(4000, 8000)
         pt.v[top], pt.v[mid] = pt.v[mid].copy(), pt.v[top].copy()
         return e
+
     for _ in range(41):
         always_swap()
     _, log_p = _tempered_log_p(rbm, 1.0, base)
@@ -87,6 +92,7 @@ def test_goodness_of_fit_detects_a_wrong_swap_rule():
 
 def test_tune_ladder_reaches_the_target_acceptance():
     from rbmlib.sampling import ParallelTempering, tune_ladder
+
     rbm = random_rbm(12, 6, scale=1.5, seed=3)
     base = np.zeros(12)
     betas = tune_ladder(rbm, base, target=0.5, n_chains=200, n_replicas=3, rng=0)
@@ -100,15 +106,17 @@ def test_tune_ladder_reaches_the_target_acceptance():
 @pytest.mark.parametrize("method", ["gibbs", "pt"])
 def test_sample_run_records(method):
     from rbmlib.sampling import sample
+
     rbm = random_rbm(8, 4, seed=1)
-    run = sample(rbm, 30, steps=(5, 20), method=method, rng=0, trace_every=5,
-                 betas=[0.0, 0.5, 1.0] if method == "pt" else None)
+    run = sample(
+        rbm, 30, steps=(5, 20), method=method, rng=0, trace_every=5, betas=[0.0, 0.5, 1.0] if method == "pt" else None
+    )
     assert set(run.snapshots) == {5, 20}
     assert run.trace.shape == (4, 30, 8) and run.trace.dtype == bool and list(run.trace_sweeps) == [5, 10, 15, 20]
     assert run.energy.shape == (20, 30)
     v = run.snapshots[20][0]
     assert np.array_equal(run.trace[-1], v.astype(bool))
-    h_probs = 1 / (1 + np.exp(-(v @ rbm.W + rbm.b)))      # E(v, h) is between the extremes over h
+    h_probs = 1 / (1 + np.exp(-(v @ rbm.W + rbm.b)))  # E(v, h) is between the extremes over h
     e_lo = -(v @ rbm.a) - np.maximum(v @ rbm.W + rbm.b, 0).sum(axis=1)
     e_hi = -(v @ rbm.a) - np.minimum(v @ rbm.W + rbm.b, 0).sum(axis=1)
     assert np.all((run.energy[-1] >= e_lo - 1e-4) & (run.energy[-1] <= e_hi + 1e-4)) and h_probs.shape == (30, 4)

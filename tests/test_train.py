@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from helpers_exact import random_rbm
 
 from rbmlib import RBM, TrainingDiverged, fit, log_likelihood, log_partition, recipe
 from rbmlib.evaluate import log_likelihood_gradient
-from helpers_exact import random_rbm
 
 
 def _binary_data(n=2000, nv=16, seed=0):
@@ -29,9 +29,8 @@ def test_expected_update_is_the_exact_gradient(method):
     grad = log_likelihood_gradient(rbm, v)
     before = _params(rbm)
     lr = 1e-3
-    fit(rbm, v, epochs=1, lr=lr, batch_size=len(v), method=method, k=30, rng=3, progress=False,
-        monitor_size=10)
-    for name, old in zip("Wab", before):
+    fit(rbm, v, epochs=1, lr=lr, batch_size=len(v), method=method, k=30, rng=3, progress=False, monitor_size=10)
+    for name, old in zip("Wab", before, strict=True):
         step = (getattr(rbm, name) - old) / lr
         np.testing.assert_allclose(step, grad[name], atol=0.02, err_msg=name)
 
@@ -45,9 +44,8 @@ def test_centered_update_is_the_reparametrised_gradient():
     dW = g["W"] - np.outer(mu, g["b"]) - np.outer(g["a"], lam)
     expect = {"W": dW, "a": g["a"] - dW @ lam, "b": g["b"] - mu @ dW}
     before = _params(rbm)
-    fit(rbm, v, epochs=1, lr=1e-3, batch_size=len(v), k=30, rng=3, centering=True, progress=False,
-        monitor_size=10)
-    for name, old in zip("Wab", before):
+    fit(rbm, v, epochs=1, lr=1e-3, batch_size=len(v), k=30, rng=3, centering=True, progress=False, monitor_size=10)
+    for name, old in zip("Wab", before, strict=True):
         np.testing.assert_allclose((getattr(rbm, name) - old) / 1e-3, expect[name], atol=0.02, err_msg=name)
 
 
@@ -55,6 +53,7 @@ def test_centered_update_is_the_reparametrised_gradient():
 def teacher_data():
     """3000 exact samples of a random 12x3 teacher RBM, and the teacher's log-likelihood on them."""
     from rbmlib.evaluate import exact_log_probs
+
     teacher = random_rbm(12, 3, scale=1.0, seed=5)
     states, log_p = exact_log_probs(teacher)
     rng = np.random.default_rng(0)
@@ -62,9 +61,22 @@ def teacher_data():
     return data, log_likelihood(teacher, data, log_partition(teacher))
 
 
-@pytest.mark.parametrize("kwargs", [dict(method="cd", lr=0.1), dict(method="pcd", k=2, lr=0.05),
-                                    dict(method="pcd", centering=True, momentum=0.5, weight_decay=1e-4,
-                                         lr_schedule="linear", init_visible_bias=True, lr=0.05)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(method="cd", lr=0.1),
+        dict(method="pcd", k=2, lr=0.05),
+        dict(
+            method="pcd",
+            centering=True,
+            momentum=0.5,
+            weight_decay=1e-4,
+            lr_schedule="linear",
+            init_visible_bias=True,
+            lr=0.05,
+        ),
+    ],
+)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_training_approaches_the_teacher_likelihood(teacher_data, kwargs, seed):
     data, teacher_ll = teacher_data
@@ -84,7 +96,7 @@ def test_same_seed_bit_identical(kwargs):
         rbm = RBM(16, 5, rng=7)
         fit(rbm, data, epochs=3, batch_size=16, rng=11, progress=False, **kwargs)
         runs.append(_params(rbm))
-    for x, y in zip(*runs):
+    for x, y in zip(*runs, strict=True):
         assert np.array_equal(x, y)
     other = RBM(16, 5, rng=7)
     fit(other, data, epochs=3, batch_size=16, rng=12, progress=False, **kwargs)
@@ -93,8 +105,16 @@ def test_same_seed_bit_identical(kwargs):
 
 def test_history_rows():
     data = _binary_data(500)
-    _, hist = fit(RBM(16, 3, rng=0), data, epochs=2, batch_size=10, rng=0, progress=False,
-                  held_out=_binary_data(200, seed=9), callback=lambda rbm, row: {"extra": row["epoch"] * 2})
+    _, hist = fit(
+        RBM(16, 3, rng=0),
+        data,
+        epochs=2,
+        batch_size=10,
+        rng=0,
+        progress=False,
+        held_out=_binary_data(200, seed=9),
+        callback=lambda rbm, row: {"extra": row["epoch"] * 2},
+    )
     assert [r["epoch"] for r in hist] == [1, 2]
     for r in hist:
         assert r["seconds"] > 0 and r["recon_error"] >= 0 and r["extra"] == 2 * r["epoch"]
@@ -129,7 +149,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
     resumed = RBM(16, 4, rng=1)
     _, hist = fit(resumed, data, epochs=4, checkpoint=ck, resume=True, **kw)
     assert [r["epoch"] for r in hist] == [1, 2, 3, 4]
-    for x, y in zip(_params(straight), _params(resumed)):
+    for x, y in zip(_params(straight), _params(resumed), strict=True):
         assert np.array_equal(x, y)
     assert RBM.load(ck).metadata["history"][-1]["epoch"] == 4
 
@@ -153,10 +173,11 @@ def test_ctrl_c_keeps_the_last_completed_epoch(tmp_path):
     def interrupt(rbm, row):
         if row["epoch"] == 2:
             raise KeyboardInterrupt
+
     rbm = RBM(16, 4, rng=1)
     with pytest.raises(KeyboardInterrupt):
         fit(rbm, data, epochs=3, batch_size=16, rng=5, progress=False, checkpoint=ck, callback=interrupt)
-    for x, y in zip(_params(one), _params(rbm)):
+    for x, y in zip(_params(one), _params(rbm), strict=True):
         assert np.array_equal(x, y)
     assert len(rbm.metadata["history"]) == 1 and rbm.metadata["interrupted"]
     saved = RBM.load(ck)
@@ -171,16 +192,19 @@ def test_divergence_is_a_clear_error():
     assert np.all(np.isfinite(rbm.W))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(method="sgd"), "method must be 'cd' or 'pcd'"),
-    (dict(epochs=0), "epochs must be a positive integer"),
-    (dict(k=0), "k must be a positive integer"),
-    (dict(lr=-1.0), "lr must be a finite number"),
-    (dict(lr=float("nan")), "lr must be a finite number"),
-    (dict(momentum=1.0), "momentum must be < 1"),
-    (dict(batch_size=10**6), "batch_size .* is larger than"),
-    (dict(lr_schedule="weekly"), "lr_schedule"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(method="sgd"), "method must be 'cd' or 'pcd'"),
+        (dict(epochs=0), "epochs must be a positive integer"),
+        (dict(k=0), "k must be a positive integer"),
+        (dict(lr=-1.0), "lr must be a finite number"),
+        (dict(lr=float("nan")), "lr must be a finite number"),
+        (dict(momentum=1.0), "momentum must be < 1"),
+        (dict(batch_size=10**6), "batch_size .* is larger than"),
+        (dict(lr_schedule="weekly"), "lr_schedule"),
+    ],
+)
 def test_bad_arguments(kwargs, message):
     args = dict(epochs=1, progress=False)
     args.update(kwargs)
@@ -188,12 +212,15 @@ def test_bad_arguments(kwargs, message):
         fit(RBM(16, 2), _binary_data(100), **args)
 
 
-@pytest.mark.parametrize("images, message", [
-    (np.zeros((10, 15), np.float32), r"shape \(N, 16\)"),
-    (np.full((10, 16), np.nan), "NaN"),
-    (np.full((10, 16), 2.0), r"\[0, 1\]"),
-    (np.zeros((10, 15), np.uint8), r"shape \(N, 16\)"),
-])
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((10, 15), np.float32), r"shape \(N, 16\)"),
+        (np.full((10, 16), np.nan), "NaN"),
+        (np.full((10, 16), 2.0), r"\[0, 1\]"),
+        (np.zeros((10, 15), np.uint8), r"shape \(N, 16\)"),
+    ],
+)
 def test_bad_images(images, message):
     with pytest.raises(ValueError, match=message):
         fit(RBM(16, 2), images, epochs=1, progress=False, batch_size=2)
@@ -207,12 +234,13 @@ def test_recipes():
 
 def test_prefetch_thread_does_not_change_results(monkeypatch):
     import rbmlib.train.loop as train
+
     data = _binary_data(500)
     runs = []
-    for limit in (64, 0):          # random numbers drawn in a worker thread, then inline
+    for limit in (64, 0):  # random numbers drawn in a worker thread, then inline
         monkeypatch.setattr(train, "PREFETCH_MAX_HIDDEN", limit)
         rbm = RBM(16, 5, rng=2)
         fit(rbm, data, epochs=2, batch_size=8, rng=3, progress=False, method="pcd", k=2)
         runs.append(_params(rbm))
-    for x, y in zip(*runs):
+    for x, y in zip(*runs, strict=True):
         assert np.array_equal(x, y)

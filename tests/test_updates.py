@@ -1,11 +1,12 @@
 """One update step of rbmlib.train against the same step computed by hand."""
+
 import numpy as np
 import pytest
+from helpers_exact import random_rbm
 
 from rbmlib import RBM, fit
 from rbmlib.train import lr_factor
 from rbmlib.train.updates import Buffers, Optimizer, apply_gradient
-from helpers_exact import random_rbm
 
 B, NV, NH, LR = 5, 7, 3, 0.1
 
@@ -13,8 +14,12 @@ B, NV, NH, LR = 5, 7, 3, 0.1
 @pytest.fixture
 def phases():
     rng = np.random.default_rng(0)
-    return ((rng.random((B, NV)) < 0.5).astype(float), (rng.random((B, NV)) < 0.5).astype(float),
-            rng.random((B, NH)), rng.random((B, NH)))
+    return (
+        (rng.random((B, NV)) < 0.5).astype(float),
+        (rng.random((B, NV)) < 0.5).astype(float),
+        rng.random((B, NH)),
+        rng.random((B, NH)),
+    )
 
 
 def _step(rbm, phases, opt, lr=LR):
@@ -28,8 +33,11 @@ def _step(rbm, phases, opt, lr=LR):
 
 def _sgd(rbm, phases, lr=LR, decay=0.0):
     v_d, v_m, h_d, h_m = phases
-    return {"W": lr / B * (v_d.T @ h_d - v_m.T @ h_m) - lr * decay * rbm.W,
-            "a": lr / B * (v_d.sum(0) - v_m.sum(0)), "b": lr / B * (h_d.sum(0) - h_m.sum(0))}
+    return {
+        "W": lr / B * (v_d.T @ h_d - v_m.T @ h_m) - lr * decay * rbm.W,
+        "a": lr / B * (v_d.sum(0) - v_m.sum(0)),
+        "b": lr / B * (h_d.sum(0) - h_m.sum(0)),
+    }
 
 
 def test_plain_step_with_weight_decay(phases):
@@ -45,7 +53,7 @@ def test_momentum_carries_the_previous_step(phases):
     opt = Optimizer(momentum=0.9, velocity={k: np.zeros_like(getattr(rbm, k)) for k in "Wab"})
     first_expect = _sgd(rbm, phases)
     first = _step(rbm, phases, opt)
-    second_grad = _sgd(rbm, phases)            # W changed, but without decay the gradient does not depend on it
+    second_grad = _sgd(rbm, phases)  # W changed, but without decay the gradient does not depend on it
     second = _step(rbm, phases, opt)
     for k in "Wab":
         np.testing.assert_allclose(first[k], first_expect[k], atol=1e-12)
@@ -58,17 +66,30 @@ def test_centred_step_and_running_mean(phases):
     mu, lam = np.linspace(0.1, 0.9, NV), np.full(NH, 0.4)
     opt = Optimizer(mu=mu.copy(), lam=lam.copy())
     dW = LR / B * ((v_d - mu).T @ (h_d - lam) - (v_m - mu).T @ (h_m - lam))
-    expect = {"W": dW, "a": LR / B * (v_d.sum(0) - v_m.sum(0)) - dW @ lam,
-              "b": LR / B * (h_d.sum(0) - h_m.sum(0)) - mu @ dW}
+    expect = {
+        "W": dW,
+        "a": LR / B * (v_d.sum(0) - v_m.sum(0)) - dW @ lam,
+        "b": LR / B * (h_d.sum(0) - h_m.sum(0)) - mu @ dW,
+    }
     got = _step(rbm, phases, opt)
     for k in "Wab":
         np.testing.assert_allclose(got[k], expect[k], atol=1e-12, err_msg=k)
     np.testing.assert_allclose(opt.lam, lam + 0.01 * (h_d.mean(0) - lam), atol=1e-12)
 
 
-@pytest.mark.parametrize("schedule, progress, factor", [
-    (None, 0.7, 1.0), ("constant", 0.7, 1.0), ("linear", 0.25, 0.75), ("linear", 1.5, 0.0),
-    ("cosine", 0.0, 1.0), ("cosine", 0.5, 0.5), ("cosine", 1.0, 0.0), (lambda p: 2 * p, 0.3, 0.6)])
+@pytest.mark.parametrize(
+    "schedule, progress, factor",
+    [
+        (None, 0.7, 1.0),
+        ("constant", 0.7, 1.0),
+        ("linear", 0.25, 0.75),
+        ("linear", 1.5, 0.0),
+        ("cosine", 0.0, 1.0),
+        ("cosine", 0.5, 0.5),
+        ("cosine", 1.0, 0.0),
+        (lambda p: 2 * p, 0.3, 0.6),
+    ],
+)
 def test_lr_schedules(schedule, progress, factor):
     assert lr_factor(schedule, progress) == pytest.approx(factor)
 
@@ -76,6 +97,5 @@ def test_lr_schedules(schedule, progress, factor):
 def test_fit_applies_the_schedule_per_batch():
     """History records the rate of each epoch's last batch: lr * (1 - (epoch + (n-1)/n) / epochs)."""
     data = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(np.float32)
-    _, hist = fit(RBM(6, 2, rng=0), data, epochs=2, lr=0.2, batch_size=4, lr_schedule="linear", rng=0,
-                  progress=False)
+    _, hist = fit(RBM(6, 2, rng=0), data, epochs=2, lr=0.2, batch_size=4, lr_schedule="linear", rng=0, progress=False)
     assert [r["lr"] for r in hist] == pytest.approx([0.2 * (1 - 0.9 / 2), 0.2 * (1 - 1.9 / 2)])

@@ -81,8 +81,7 @@ def existing_modules(package_dir: Path = PACKAGE_DIR) -> list[tuple[str, list[st
             found.add(".".join(parts))
     sections, placed = [], set()
     for title, prefixes in LAYERS:
-        names = [m for prefix in prefixes for m in sorted(found - placed)
-                 if m == prefix or m.startswith(prefix + ".")]
+        names = [m for prefix in prefixes for m in sorted(found - placed) if m == prefix or m.startswith(prefix + ".")]
         placed.update(names)
         if names:
             sections.append((title, names))
@@ -110,8 +109,15 @@ class RbmlibApiDirective(SphinxDirective):
             lines += [heading, "-" * len(heading), ""]
             for name in names:
                 title = f"``rbmlib.{name}``"
-                lines += [title, "~" * len(title), "", f".. automodule:: rbmlib.{name}", "   :members:",
-                          "   :show-inheritance:", ""]
+                lines += [
+                    title,
+                    "~" * len(title),
+                    "",
+                    f".. automodule:: rbmlib.{name}",
+                    "   :members:",
+                    "   :show-inheritance:",
+                    "",
+                ]
         container = nodes.section()
         container.document = self.state.document
         content = StringList(lines, source="<rbmlib-api>")
@@ -142,8 +148,7 @@ def _dedupe_inline_scripts(app, pagename, templatename, context, doctree) -> Non
     for js in scripts:
         filename = getattr(js, "filename", js) or ""
         attrs = getattr(js, "attributes", {}) or {}
-        key = (str(filename), getattr(js, "priority", None),
-               tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        key = (str(filename), getattr(js, "priority", None), tuple(sorted((k, str(v)) for k, v in attrs.items())))
         if key in seen:
             continue
         seen.add(key)

@@ -6,6 +6,7 @@ through :func:`rbmlib.book.zoo.cached_result`, so that several notebooks asking 
 same evaluation share one AIS run; :func:`cached_chains` and
 :func:`cached_sample_report` do the same for long Gibbs chains and their scores.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,8 +71,9 @@ def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
     v = binarize_fixed(test_images)
     digest = hashlib.sha256(np.ascontiguousarray(v, dtype=np.uint8).tobytes()).hexdigest()[:16]
     key = dict(params, test_digest=digest, n_train=0 if train_images is None else len(train_images))
-    return cached_result("evaluate", rbm, key,
-                         lambda: flatten(evaluate_model(rbm, test_images, train_images, **params)))
+    return cached_result(
+        "evaluate", rbm, key, lambda: flatten(evaluate_model(rbm, test_images, train_images, **params))
+    )
 
 
 def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), rng: int = 0) -> dict:
@@ -114,5 +116,4 @@ def cached_sample_report(rbm, samples, key: dict, **kwargs) -> dict:
     :func:`cached_chains` and the step count) together with the report's own
     settings (its ``rng`` seed ...); the report is computed once per machine.
     """
-    return cached_result("sample_report", rbm, dict(key),
-                         lambda: flatten(sample_report(samples, **kwargs)))
+    return cached_result("sample_report", rbm, dict(key), lambda: flatten(sample_report(samples, **kwargs)))

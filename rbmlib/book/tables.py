@@ -1,4 +1,5 @@
 """Tables for notebooks and scripts: rows of dicts rendered by ``tabulate``."""
+
 from __future__ import annotations
 
 from tabulate import tabulate

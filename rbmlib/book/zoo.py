@@ -10,6 +10,7 @@ The key is a SHA-256 of the settings, the seed, the version of the training code
 (:data:`TRAINING_VERSION`) and the MNIST checksums, so a change to any of them
 trains a new model.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,18 @@ from ..evaluate import log_likelihood, log_partition
 from ..model import RBM
 from ..train import fit, recipe
 
-__all__ = ["TRAINING_VERSION", "BOOK_MODELS", "require_seed", "BEST_MODEL", "BEST_PROVENANCE", "model_key", "trained_model",
-           "book_model", "best_model", "cached_result"]
+__all__ = [
+    "TRAINING_VERSION",
+    "BOOK_MODELS",
+    "BEST_MODEL",
+    "BEST_PROVENANCE",
+    "require_seed",
+    "model_key",
+    "trained_model",
+    "book_model",
+    "best_model",
+    "cached_result",
+]
 
 #: Bump when a change to the training code changes what a configuration produces.
 TRAINING_VERSION = 3
@@ -34,8 +45,7 @@ TRAINING_VERSION = 3
 #: The models the course book uses, by name: settings for :func:`trained_model`.
 #: ``cd1-10`` and ``cd1-400`` are the assignment's configuration (CD-1, lr 0.1, batch 64).
 BOOK_MODELS: dict[str, dict] = {
-    "cd1-10": dict(n_hidden=10, epochs=20, lr=0.1, batch_size=64, method="cd", k=1,
-                   exact_log_likelihood=True),
+    "cd1-10": dict(n_hidden=10, epochs=20, lr=0.1, batch_size=64, method="cd", k=1, exact_log_likelihood=True),
     "cd1-400": dict(n_hidden=400, epochs=20, lr=0.1, batch_size=64, method="cd", k=1),
 }
 
@@ -53,13 +63,23 @@ def require_seed(rng) -> int:
 
 def model_key(settings: dict, rng: int) -> str:
     """Hex digest identifying a trained model: settings, seed, code version and data."""
-    blob = json.dumps({"settings": settings, "seed": require_seed(rng), "version": TRAINING_VERSION,
-                       "data": SHA256["train_images"]}, sort_keys=True)
+    blob = json.dumps(
+        {"settings": settings, "seed": require_seed(rng), "version": TRAINING_VERSION, "data": SHA256["train_images"]},
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def trained_model(*, n_hidden: int, rng: int = 0, name: str | None = None, progress: bool = True,
-                  exact_log_likelihood: bool = False, data_dir=None, **settings) -> RBM:
+def trained_model(
+    *,
+    n_hidden: int,
+    rng: int = 0,
+    name: str | None = None,
+    progress: bool = True,
+    exact_log_likelihood: bool = False,
+    data_dir=None,
+    **settings,
+) -> RBM:
     """Return an RBM trained on MNIST with ``settings``, from the cache or trained now.
 
     Parameters
@@ -95,8 +115,17 @@ def trained_model(*, n_hidden: int, rng: int = 0, name: str | None = None, progr
         callback = _exact_test_ll_callback(data_dir) if exact_log_likelihood else None
         rbm = RBM(images.shape[1], n_hidden, rng=seed)
         ckpt = path.with_suffix(".ckpt.npz")
-        fit(rbm, images, rng=seed, held_out=held, checkpoint=ckpt, resume=True, progress=progress,
-            callback=callback, **settings)
+        fit(
+            rbm,
+            images,
+            rng=seed,
+            held_out=held,
+            checkpoint=ckpt,
+            resume=True,
+            progress=progress,
+            callback=callback,
+            **settings,
+        )
         rbm.save(path, {"cache_key": key, "settings": key_settings, "seed": seed})
         ckpt.unlink(missing_ok=True)
         return rbm
@@ -105,11 +134,12 @@ def trained_model(*, n_hidden: int, rng: int = 0, name: str | None = None, progr
 
 
 def _exact_test_ll_callback(data_dir):
-    """Per-epoch exact average log-likelihood of the test set binarised once (:func:`rbmlib.data.binarized_test_set`)."""
+    """Per-epoch exact average test log-likelihood (test set: :func:`rbmlib.data.binarized_test_set`)."""
     v = binarized_test_set(data_dir)
 
     def callback(rbm, row):
         return {"test_log_likelihood": log_likelihood(rbm, v, log_partition(rbm, "exact"))}
+
     return callback
 
 
@@ -139,11 +169,15 @@ def best_model(*, progress: bool = True, data_dir=None) -> RBM:
             rbm = RBM.load(BEST_MODEL)
             rbm.metadata["provenance"] = record
             return rbm
-        warnings.warn(f"{BEST_MODEL} does not match the SHA-256 in {BEST_PROVENANCE.name}; training it again",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{BEST_MODEL} does not match the SHA-256 in {BEST_PROVENANCE.name}; training it again",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     else:
-        warnings.warn(f"{BEST_MODEL} or its provenance record is missing; training the best recipe",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{BEST_MODEL} or its provenance record is missing; training the best recipe", RuntimeWarning, stacklevel=2
+        )
     return trained_model(name="best", progress=progress, data_dir=data_dir, **recipe("best"))
 
 
@@ -175,8 +209,10 @@ def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:
         for k, v in result.items():
             arr = np.asarray(v)
             if arr.dtype == object:
-                raise TypeError(f"cached_result: {kind!r} result {k!r} is a {type(v).__name__}, not a number, "
-                                f"string or numeric array; flatten it first (rbmlib.book.nbtools.flatten)")
+                raise TypeError(
+                    f"cached_result: {kind!r} result {k!r} is a {type(v).__name__}, not a number, "
+                    f"string or numeric array; flatten it first (rbmlib.book.nbtools.flatten)"
+                )
             arrays[k] = arr
         atomic_savez(path, **arrays)
         return result

@@ -14,6 +14,7 @@ records (``trace_every``), after a burn-in:
 * the **effective sample size** :math:`N_\text{chains} N_\text{sweeps} / \tau`: how many
   independent draws the run is worth.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -102,7 +103,12 @@ def mixing_report(labels, trace_sweeps, energy, *, burn_in: int = 0, n_classes: 
     tau_label = float(np.nanmax(integrated_time(onehot))) * every if onehot.any() else float("nan")
     tau_energy = float(integrated_time(energy)[0])
     n_chains, n_sweeps = energy.shape[1], energy.shape[0]
-    return {"label_changes_per_1000": label_change_rate(labels, every), "tau_energy": tau_energy,
-            "tau_label": tau_label, "ess_energy": n_chains * n_sweeps / tau_energy,
-            "ess_label": n_chains * len(sweeps) * every / tau_label, "n_chains": int(n_chains),
-            "n_sweeps": int(n_sweeps)}
+    return {
+        "label_changes_per_1000": label_change_rate(labels, every),
+        "tau_energy": tau_energy,
+        "tau_label": tau_label,
+        "ess_energy": n_chains * n_sweeps / tau_energy,
+        "ess_label": n_chains * len(sweeps) * every / tau_label,
+        "n_chains": int(n_chains),
+        "n_sweeps": int(n_sweeps),
+    }

@@ -11,6 +11,7 @@ mean and :math:`\lambda` a running mean of the hidden activations. The model its
 always stored in the standard parametrisation. The update itself is in
 :mod:`rbmlib.train.updates`, the resumable state in :mod:`rbmlib.train.state`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -98,10 +99,17 @@ class _RandomNumbers:
 
     def _draw(self, idx):
         nb, (B, k) = len(idx) // self.B, (self.B, self.k)
-        u = uint8_thresholds(idx.shape + self.x.shape[1:], self.rng) if self.x.dtype == np.uint8 \
+        u = (
+            uint8_thresholds(idx.shape + self.x.shape[1:], self.rng)
+            if self.x.dtype == np.uint8
             else self.rng.random((len(idx), self.x.shape[1]), dtype=np.float32)
-        return (self.x[idx], u, self.rng.random((nb, k, B, self.nh), dtype=self.dt),
-                self.rng.random((nb, k, B, self.x.shape[1]), dtype=self.dt))
+        )
+        return (
+            self.x[idx],
+            u,
+            self.rng.random((nb, k, B, self.nh), dtype=self.dt),
+            self.rng.random((nb, k, B, self.x.shape[1]), dtype=self.dt),
+        )
 
     def epoch(self, perm, n_batches: int, chunk: int):
         """Yield ``(x, u, uh, uv)`` per batch: images, binarisation thresholds, hidden and visible uniforms."""
@@ -109,16 +117,16 @@ class _RandomNumbers:
         B = self.B
 
         def submit(c0):
-            idx = perm[c0 * B:min(c0 + chunk, n_batches) * B]
+            idx = perm[c0 * B : min(c0 + chunk, n_batches) * B]
             return self.pool.submit(self._draw, idx) if self.pool else _Done(self._draw(idx))
 
         pending = submit(0)
-        for j, c0 in enumerate(starts):
+        for j in range(len(starts)):
             xs, us, uhs, uvs = pending.result()
             if j + 1 < len(starts):
                 pending = submit(starts[j + 1])
             for i in range(len(uhs)):
-                yield xs[i * B:(i + 1) * B], us[i * B:(i + 1) * B], uhs[i], uvs[i]
+                yield xs[i * B : (i + 1) * B], us[i * B : (i + 1) * B], uhs[i], uvs[i]
 
     def close(self):
         if self.pool is not None:
@@ -138,8 +146,10 @@ class _Done:
 def _monitor(rbm: RBM, v_train, v_held, rng) -> dict:
     """Reconstruction error and the free-energy gap on fixed monitor sets."""
     with np.errstate(over="ignore", invalid="ignore"):
-        row = {"recon_error": reconstruction_error(rbm, v_train, rng=rng),
-               "fe_train": float(rbm.free_energy(v_train).mean())}
+        row = {
+            "recon_error": reconstruction_error(rbm, v_train, rng=rng),
+            "fe_train": float(rbm.free_energy(v_train).mean()),
+        }
         if v_held is not None:
             row["fe_held_out"] = float(rbm.free_energy(v_held).mean())
             row["fe_gap"] = row["fe_held_out"] - row["fe_train"]
@@ -147,15 +157,34 @@ def _monitor(rbm: RBM, v_train, v_held, rng) -> dict:
 
 
 def _diverged(epoch: int, what: str, lr) -> TrainingDiverged:
-    return TrainingDiverged(f"training diverged in epoch {epoch + 1}: {what} became NaN or infinite "
-                            f"(lr={lr}); the model keeps the last completed epoch. Try a smaller lr.")
+    return TrainingDiverged(
+        f"training diverged in epoch {epoch + 1}: {what} became NaN or infinite "
+        f"(lr={lr}); the model keeps the last completed epoch. Try a smaller lr."
+    )
 
 
-def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
-        method: str = "cd", k: int = 1, rng=None, momentum: float = 0.0,
-        weight_decay: float = 0.0, lr_schedule=None, init_visible_bias: bool = False,
-        centering: bool = False, held_out=None, monitor_size: int = 1000,
-        checkpoint=None, resume: bool = False, progress: bool = True, callback=None):
+def fit(
+    rbm: RBM,
+    images,
+    *,
+    epochs: int,
+    lr: float = 0.1,
+    batch_size: int = 64,
+    method: str = "cd",
+    k: int = 1,
+    rng=None,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    lr_schedule=None,
+    init_visible_bias: bool = False,
+    centering: bool = False,
+    held_out=None,
+    monitor_size: int = 1000,
+    checkpoint=None,
+    resume: bool = False,
+    progress: bool = True,
+    callback=None,
+):
     r"""Train ``rbm`` in place with CD-k or PCD-k on stochastically binarised images.
 
     Every time an image is used it is binarised afresh: a pixel of intensity
@@ -227,12 +256,23 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
         raise ValueError(f"batch_size ({B}) is larger than the number of images ({n})")
     rng = as_rng(rng)
     mon_rng = np.random.default_rng(rng.integers(2**63))
-    config = dict(n_visible=rbm.n_visible, n_hidden=nh, epochs=int(epochs), lr=lr, batch_size=B, method=method,
-                  k=int(k), momentum=momentum, weight_decay=weight_decay,
-                  lr_schedule=lr_schedule if isinstance(lr_schedule, (str, type(None))) else "callable",
-                  init_visible_bias=init_visible_bias, centering=centering, n_images=n, dtype=dt.name)
-    pixel_means = as_images(x, rbm.n_visible).mean(axis=0, dtype=np.float64) if init_visible_bias or centering \
-        else None
+    config = dict(
+        n_visible=rbm.n_visible,
+        n_hidden=nh,
+        epochs=int(epochs),
+        lr=lr,
+        batch_size=B,
+        method=method,
+        k=int(k),
+        momentum=momentum,
+        weight_decay=weight_decay,
+        lr_schedule=lr_schedule if isinstance(lr_schedule, (str, type(None))) else "callable",
+        init_visible_bias=init_visible_bias,
+        centering=centering,
+        n_images=n,
+        dtype=dt.name,
+    )
+    pixel_means = as_images(x, rbm.n_visible).mean(axis=0, dtype=np.float64) if init_visible_bias or centering else None
 
     # Fixed monitor sets, binarised once.
     v_mon = binarize(x[mon_rng.choice(n, size=min(monitor_size, n), replace=False)], mon_rng).astype(dt)
@@ -241,12 +281,14 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
         held = as_images(held_out, rbm.n_visible, name="held_out", keep_uint8=True)
         v_held = binarize(held[:monitor_size], mon_rng).astype(dt)
 
-    opt = Optimizer(momentum=momentum, weight_decay=weight_decay,
-                    mu=pixel_means.astype(dt) if centering else None,
-                    lam=np.full(nh, 0.5, dtype=dt) if centering else None,
-                    velocity={k_: np.zeros_like(getattr(rbm, k_)) for k_ in "Wab"} if momentum else None)
-    state = TrainState(config, rng, mon_rng, opt,
-                       chains=np.zeros((B, nh), dtype=dt) if method == "pcd" else None)
+    opt = Optimizer(
+        momentum=momentum,
+        weight_decay=weight_decay,
+        mu=pixel_means.astype(dt) if centering else None,
+        lam=np.full(nh, 0.5, dtype=dt) if centering else None,
+        velocity={k_: np.zeros_like(getattr(rbm, k_)) for k_ in "Wab"} if momentum else None,
+    )
+    state = TrainState(config, rng, mon_rng, opt, chains=np.zeros((B, nh), dtype=dt) if method == "pcd" else None)
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if resume and ckpt.exists():
         state.restore(ckpt, rbm)
@@ -258,14 +300,15 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
             state.chains[:] = rng.random((B, nh), dtype=dt) < 0.5
 
     buf = Buffers(B, rbm.n_visible, nh, dt)
-    n_batches = n // B                       # the last partial batch is dropped
-    chunk = max(1, 1024 // B)                # batches whose random numbers are drawn together
+    n_batches = n // B  # the last partial batch is dropped
+    chunk = max(1, 1024 // B)  # batches whose random numbers are drawn together
     prefetch = nh <= PREFETCH_MAX_HIDDEN and (os.cpu_count() or 1) > 1
     numbers = _RandomNumbers(x, rng, B, k, nh, dt, prefetch)
     good = (rbm.W.copy(), rbm.a.copy(), rbm.b.copy())
     start_epoch = len(state.history)
-    bar = tqdm(total=(epochs - start_epoch) * n_batches, desc="training", unit="batch", leave=True) \
-        if progress else None
+    bar = (
+        tqdm(total=(epochs - start_epoch) * n_batches, desc="training", unit="batch", leave=True) if progress else None
+    )
     with contextlib.ExitStack() as stack:
         stack.callback(numbers.close)
         if bar is not None:
@@ -278,7 +321,7 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
                 perm = rng.permutation(n)
                 for i, (xb, ub, uh, uv) in enumerate(numbers.epoch(perm, n_batches, chunk)):
                     lr_now = lr * lr_factor(lr_schedule, (epoch + i / n_batches) / epochs)
-                    np.less(ub, xb, out=buf.v_data, casting="unsafe")   # fresh binarisation
+                    np.less(ub, xb, out=buf.v_data, casting="unsafe")  # fresh binarisation
                     positive_phase(rbm, buf)
                     if method == "cd":
                         cd_negative(rbm, buf, uh, uv)
@@ -289,8 +332,12 @@ def fit(rbm: RBM, images, *, epochs: int, lr: float = 0.1, batch_size: int = 64,
                         bar.update(1)
                 if not all(np.isfinite(p).all() for p in (rbm.W, rbm.a, rbm.b)):
                     raise _diverged(epoch, "W, a or b", lr)
-                row = {"epoch": epoch + 1, "seconds": time.perf_counter() - t0, "lr": lr_now,
-                       **_monitor(rbm, v_mon, v_held, mon_rng)}
+                row = {
+                    "epoch": epoch + 1,
+                    "seconds": time.perf_counter() - t0,
+                    "lr": lr_now,
+                    **_monitor(rbm, v_mon, v_held, mon_rng),
+                }
                 if not all(math.isfinite(v) for v in row.values()):
                     raise _diverged(epoch, "the free energy", lr)
                 if callback is not None:

@@ -1,4 +1,5 @@
 """Named training recipes: keyword arguments for :func:`rbmlib.train.fit` plus the hidden size."""
+
 from __future__ import annotations
 
 __all__ = ["RECIPES", "recipe"]
@@ -8,8 +9,17 @@ __all__ = ["RECIPES", "recipe"]
 RECIPES: dict[str, dict] = {
     "assignment": dict(n_hidden=10, epochs=10, lr=0.1, batch_size=64, method="cd", k=1),
     # Centred PCD-1 (Melchior et al., 2016) with a learning rate decaying linearly to 0.
-    "best": dict(n_hidden=500, epochs=300, lr=0.01, batch_size=64, method="pcd", k=1,
-                 centering=True, lr_schedule="linear", init_visible_bias=True),
+    "best": dict(
+        n_hidden=500,
+        epochs=300,
+        lr=0.01,
+        batch_size=64,
+        method="pcd",
+        k=1,
+        centering=True,
+        lr_schedule="linear",
+        init_visible_bias=True,
+    ),
 }
 
 

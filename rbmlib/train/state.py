@@ -5,6 +5,7 @@ model of the last completed epoch, and it carries the training state as extra ar
 (``state=``) and the generators' states in its metadata, so that a resumed run gives
 exactly the parameters of an uninterrupted one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,8 +59,11 @@ class TrainState:
 
     def save(self, path, rbm: RBM) -> None:
         """Write ``rbm`` and this state to the checkpoint ``path`` atomically."""
-        meta = {"config": self.config, "history": self.history,
-                "train_state": {"rng": self.rng.bit_generator.state, "mon_rng": self.mon_rng.bit_generator.state}}
+        meta = {
+            "config": self.config,
+            "history": self.history,
+            "train_state": {"rng": self.rng.bit_generator.state, "mon_rng": self.mon_rng.bit_generator.state},
+        }
         checkpoint = rbm.copy()
         checkpoint.save(path, meta, state=self._arrays())
 
@@ -75,8 +79,11 @@ class TrainState:
         path = Path(path)
         saved = RBM.load(path)
         old = saved.metadata.get("config", {})
-        diff = [f"{key}: checkpoint {old.get(key)!r} != now {self.config[key]!r}"
-                for key in RESUME_KEYS if old.get(key) != self.config[key]]
+        diff = [
+            f"{key}: checkpoint {old.get(key)!r} != now {self.config[key]!r}"
+            for key in RESUME_KEYS
+            if old.get(key) != self.config[key]
+        ]
         if diff:
             raise ValueError(f"checkpoint {path} was made with a different configuration ({'; '.join(diff)})")
         gens = saved.metadata.get("train_state")

@@ -14,6 +14,7 @@ persistent chains) and applies the step (:func:`apply_gradient`). The buffers ho
 the two phases stacked, ``V = [v_data; v_model]`` and ``H = [p(h|v_data); p(h|v_model)]``,
 so that one GEMM :math:`V^\top H'` gives the whole weight gradient.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,15 +32,15 @@ class Buffers:
 
     def __init__(self, batch_size: int, n_visible: int, n_hidden: int, dtype):
         B = self.B = int(batch_size)
-        self.V = np.empty((2 * B, n_visible), dtype=dtype)   # [v_data; v_model]
-        self.H = np.empty((2 * B, n_hidden), dtype=dtype)    # [p(h|v_data); p(h|v_model)]
-        self.pv = np.empty((B, n_visible), dtype=dtype)      # p(v|h) of a sweep
-        self.h = np.empty((B, n_hidden), dtype=dtype)        # sampled h of a sweep
+        self.V = np.empty((2 * B, n_visible), dtype=dtype)  # [v_data; v_model]
+        self.H = np.empty((2 * B, n_hidden), dtype=dtype)  # [p(h|v_data); p(h|v_model)]
+        self.pv = np.empty((B, n_visible), dtype=dtype)  # p(v|h) of a sweep
+        self.h = np.empty((B, n_hidden), dtype=dtype)  # sampled h of a sweep
         self.dW = np.empty((n_visible, n_hidden), dtype=dtype)
 
     @property
     def v_data(self):
-        return self.V[:self.B]
+        return self.V[: self.B]
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Optimizer:
 
 def positive_phase(rbm: RBM, buf: Buffers) -> np.ndarray:
     """:math:`p(h \\mid v^{(0)})` of the minibatch in ``buf.V[:B]``, written to ``buf.H[:B]``."""
-    ph0 = buf.H[:buf.B]
+    ph0 = buf.H[: buf.B]
     np.dot(buf.v_data, rbm.W, out=ph0)
     ph0 += rbm.b
     return sigmoid(ph0, out=ph0)
@@ -109,7 +110,7 @@ def cd_negative(rbm: RBM, buf: Buffers, uh, uv) -> None:
     Call after :func:`positive_phase`. ``uh`` has shape ``(k, B, n_hidden)``, ``uv``
     ``(k, B, n_visible)``: uniforms on [0, 1).
     """
-    h0 = np.less(uh[0], buf.H[:buf.B], out=buf.h, casting="unsafe")
+    h0 = np.less(uh[0], buf.H[: buf.B], out=buf.h, casting="unsafe")
     _sweeps(rbm, h0, uh[1:], uv, buf)
 
 
@@ -143,13 +144,13 @@ def apply_gradient(rbm: RBM, buf: Buffers, lr: float, opt: Optimizer) -> None:
     db = (H[:B].sum(axis=0) - H[B:].sum(axis=0)) * scale
     if opt.centering:
         ph0_mean = H[:B].mean(axis=0)
-        V -= opt.mu                                  # the gradient becomes sum (v - mu)(h - lam)^T
+        V -= opt.mu  # the gradient becomes sum (v - mu)(h - lam)^T
         H[:B] -= opt.lam
         np.subtract(opt.lam, H[B:], out=H[B:])
     else:
         np.negative(H[B:], out=H[B:])
     H *= scale
-    np.dot(V.T, H, out=buf.dW)                       # both phases in one GEMM
+    np.dot(V.T, H, out=buf.dW)  # both phases in one GEMM
     step_W = buf.dW
     if opt.weight_decay:
         step_W -= dt(lr * opt.weight_decay) * rbm.W
