@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=_positive_int, help="number of epochs (default 10)")
     t.add_argument("--method", choices=["cd", "pcd"], help="CD-k or persistent CD-k (default cd)")
     t.add_argument("--k", type=_positive_int, help="Gibbs steps per update (default 1)")
+    t.add_argument("--chains", type=_positive_int, help="persistent chains for pcd (default: the batch size)")
     t.add_argument("--lr", type=_nonneg_float, help="learning rate (default 0.1)")
     t.add_argument("--batch-size", type=_positive_int, help="minibatch size (default 64)")
     t.add_argument("--momentum", type=_nonneg_float)
@@ -119,6 +120,7 @@ def _train(args) -> int:
         "epochs": args.epochs,
         "method": args.method,
         "k": args.k,
+        "n_chains": args.chains,
         "lr": args.lr,
         "batch_size": args.batch_size,
         "momentum": args.momentum,

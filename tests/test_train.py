@@ -19,8 +19,8 @@ def _params(rbm):
     return [rbm.W.copy(), rbm.a.copy(), rbm.b.copy()]
 
 
-@pytest.mark.parametrize("method", ["cd", "pcd"])
-def test_expected_update_is_the_exact_gradient(method):
+@pytest.mark.parametrize("method, n_chains", [("cd", None), ("pcd", None), ("pcd", 10000)])
+def test_expected_update_is_the_exact_gradient(method, n_chains):
     """One full-batch step of CD-k/PCD-k with large k moves W, a, b along the exact gradient."""
     rbm = random_rbm(6, 4, scale=0.5, seed=1)
     rbm = rbm.astype(np.float32)
@@ -29,7 +29,19 @@ def test_expected_update_is_the_exact_gradient(method):
     grad = log_likelihood_gradient(rbm, v)
     before = _params(rbm)
     lr = 1e-3
-    fit(rbm, v, epochs=1, lr=lr, batch_size=len(v), method=method, k=30, rng=3, progress=False, monitor_size=10)
+    fit(
+        rbm,
+        v,
+        epochs=1,
+        lr=lr,
+        batch_size=len(v),
+        method=method,
+        k=30,
+        n_chains=n_chains,
+        rng=3,
+        progress=False,
+        monitor_size=10,
+    )
     for name, old in zip("Wab", before, strict=True):
         step = (getattr(rbm, name) - old) / lr
         np.testing.assert_allclose(step, grad[name], atol=0.02, err_msg=name)
@@ -203,6 +215,8 @@ def test_divergence_is_a_clear_error():
         (dict(momentum=1.0), "momentum must be < 1"),
         (dict(batch_size=10**6), "batch_size .* is larger than"),
         (dict(lr_schedule="weekly"), "lr_schedule"),
+        (dict(n_chains=100), "n_chains is for method='pcd'"),
+        (dict(method="pcd", n_chains=0), "n_chains must be a positive integer"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -93,12 +93,12 @@ class _RandomNumbers:
     draws are all done before its checkpoint records the generator's state.
     """
 
-    def __init__(self, x, rng, batch_size, k, n_hidden, dtype, prefetch: bool):
-        self.x, self.rng, self.B, self.k, self.nh, self.dt = x, rng, batch_size, k, n_hidden, dtype
+    def __init__(self, x, rng, batch_size, n_chains, k, n_hidden, dtype, prefetch: bool):
+        self.x, self.rng, self.B, self.C, self.k, self.nh, self.dt = x, rng, batch_size, n_chains, k, n_hidden, dtype
         self.pool = ThreadPoolExecutor(max_workers=1) if prefetch else None
 
     def _draw(self, idx):
-        nb, (B, k) = len(idx) // self.B, (self.B, self.k)
+        nb, (C, k) = len(idx) // self.B, (self.C, self.k)
         u = (
             uint8_thresholds(idx.shape + self.x.shape[1:], self.rng)
             if self.x.dtype == np.uint8
@@ -107,8 +107,8 @@ class _RandomNumbers:
         return (
             self.x[idx],
             u,
-            self.rng.random((nb, k, B, self.nh), dtype=self.dt),
-            self.rng.random((nb, k, B, self.x.shape[1]), dtype=self.dt),
+            self.rng.random((nb, k, C, self.nh), dtype=self.dt),
+            self.rng.random((nb, k, C, self.x.shape[1]), dtype=self.dt),
         )
 
     def epoch(self, perm, n_batches: int, chunk: int):
@@ -172,6 +172,7 @@ def fit(
     batch_size: int = 64,
     method: str = "cd",
     k: int = 1,
+    n_chains: int | None = None,
     rng=None,
     momentum: float = 0.0,
     weight_decay: float = 0.0,
@@ -206,6 +207,10 @@ def fit(
     method : {"cd", "pcd"}
     k : int
         Gibbs steps per update.
+    n_chains : int, optional
+        PCD only: the number of persistent chains (default ``batch_size``). The
+        negative phase averages over all of them, the positive phase over the
+        minibatch; more chains give a less noisy estimate of the model's expectation.
     rng : None, int or numpy.random.Generator
         Source of all randomness; the same seed gives bit-identical parameters.
     momentum : float
@@ -250,8 +255,14 @@ def fit(
         Re-raised after restoring ``rbm`` to the last completed epoch.
     """
     _check_settings(rbm, method, epochs, batch_size, k, lr, momentum, weight_decay, lr_schedule, resume, checkpoint)
+    if n_chains is not None:
+        if method != "pcd":
+            raise ValueError("n_chains is for method='pcd' (CD starts one chain at each image of the minibatch)")
+        if not isinstance(n_chains, (int, np.integer)) or isinstance(n_chains, bool) or n_chains < 1:
+            raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
     x = as_images(images, rbm.n_visible, keep_uint8=True)
     n, B, nh, dt = x.shape[0], int(batch_size), rbm.n_hidden, rbm.dtype
+    C = B if n_chains is None else int(n_chains)
     if B > n:
         raise ValueError(f"batch_size ({B}) is larger than the number of images ({n})")
     rng = as_rng(rng)
@@ -264,6 +275,7 @@ def fit(
         batch_size=B,
         method=method,
         k=int(k),
+        n_chains=C if method == "pcd" else None,
         momentum=momentum,
         weight_decay=weight_decay,
         lr_schedule=lr_schedule if isinstance(lr_schedule, (str, type(None))) else "callable",
@@ -288,7 +300,7 @@ def fit(
         lam=np.full(nh, 0.5, dtype=dt) if centering else None,
         velocity={k_: np.zeros_like(getattr(rbm, k_)) for k_ in "Wab"} if momentum else None,
     )
-    state = TrainState(config, rng, mon_rng, opt, chains=np.zeros((B, nh), dtype=dt) if method == "pcd" else None)
+    state = TrainState(config, rng, mon_rng, opt, chains=np.zeros((C, nh), dtype=dt) if method == "pcd" else None)
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if resume and ckpt.exists():
         state.restore(ckpt, rbm)
@@ -297,13 +309,13 @@ def fit(
             p = np.clip(pixel_means, 1e-3, 1 - 1e-3)
             rbm.a[:] = np.log(p / (1 - p))
         if method == "pcd":
-            state.chains[:] = rng.random((B, nh), dtype=dt) < 0.5
+            state.chains[:] = rng.random((C, nh), dtype=dt) < 0.5
 
-    buf = Buffers(B, rbm.n_visible, nh, dt)
+    buf = Buffers(B, rbm.n_visible, nh, dt, n_chains=C)
     n_batches = n // B  # the last partial batch is dropped
     chunk = max(1, 1024 // B)  # batches whose random numbers are drawn together
     prefetch = nh <= PREFETCH_MAX_HIDDEN and (os.cpu_count() or 1) > 1
-    numbers = _RandomNumbers(x, rng, B, k, nh, dt, prefetch)
+    numbers = _RandomNumbers(x, rng, B, C, k, nh, dt, prefetch)
     good = (rbm.W.copy(), rbm.a.copy(), rbm.b.copy())
     start_epoch = len(state.history)
     bar = (

@@ -19,7 +19,18 @@ from .updates import Optimizer
 __all__ = ["TrainState", "RESUME_KEYS"]
 
 #: Settings that must match for a checkpoint to be resumed.
-RESUME_KEYS = ("n_visible", "n_hidden", "batch_size", "method", "k", "momentum", "centering", "dtype", "n_images")
+RESUME_KEYS = (
+    "n_visible",
+    "n_hidden",
+    "batch_size",
+    "method",
+    "k",
+    "n_chains",
+    "momentum",
+    "centering",
+    "dtype",
+    "n_images",
+)
 
 
 @dataclass
@@ -34,7 +45,7 @@ class TrainState:
         Training and monitoring randomness.
     opt : Optimizer
         Momentum velocities and centering offsets.
-    chains : ndarray or None, shape (batch_size, n_hidden)
+    chains : ndarray or None, shape (n_chains, n_hidden)
         Persistent hidden states (PCD).
     history : list of dict
         One row per completed epoch.

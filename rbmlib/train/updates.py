@@ -28,14 +28,15 @@ __all__ = ["Buffers", "Optimizer", "positive_phase", "cd_negative", "pcd_negativ
 
 
 class Buffers:
-    """Preallocated arrays of one update for ``batch_size`` rows (``B``)."""
+    """Preallocated arrays of one update: ``batch_size`` data rows (``B``) and ``n_chains`` model rows (``C``)."""
 
-    def __init__(self, batch_size: int, n_visible: int, n_hidden: int, dtype):
+    def __init__(self, batch_size: int, n_visible: int, n_hidden: int, dtype, n_chains: int | None = None):
         B = self.B = int(batch_size)
-        self.V = np.empty((2 * B, n_visible), dtype=dtype)  # [v_data; v_model]
-        self.H = np.empty((2 * B, n_hidden), dtype=dtype)  # [p(h|v_data); p(h|v_model)]
-        self.pv = np.empty((B, n_visible), dtype=dtype)  # p(v|h) of a sweep
-        self.h = np.empty((B, n_hidden), dtype=dtype)  # sampled h of a sweep
+        C = self.C = B if n_chains is None else int(n_chains)
+        self.V = np.empty((B + C, n_visible), dtype=dtype)  # [v_data; v_model]
+        self.H = np.empty((B + C, n_hidden), dtype=dtype)  # [p(h|v_data); p(h|v_model)]
+        self.pv = np.empty((C, n_visible), dtype=dtype)  # p(v|h) of a sweep
+        self.h = np.empty((C, n_hidden), dtype=dtype)  # sampled h of a sweep
         self.dW = np.empty((n_visible, n_hidden), dtype=dtype)
 
     @property
@@ -107,30 +108,30 @@ def _sweeps(rbm: RBM, h, uh, uv, buf: Buffers) -> np.ndarray:
 def cd_negative(rbm: RBM, buf: Buffers, uh, uv) -> None:
     """CD-k: ``k = len(uv)`` sweeps from :math:`h^{(0)} \\sim p(h \\mid v^{(0)})` (``uh[0]``).
 
-    Call after :func:`positive_phase`. ``uh`` has shape ``(k, B, n_hidden)``, ``uv``
-    ``(k, B, n_visible)``: uniforms on [0, 1).
+    Call after :func:`positive_phase`; needs ``C = B``. ``uh`` has shape ``(k, B, n_hidden)``,
+    ``uv`` ``(k, B, n_visible)``: uniforms on [0, 1).
     """
     h0 = np.less(uh[0], buf.H[: buf.B], out=buf.h, casting="unsafe")
     _sweeps(rbm, h0, uh[1:], uv, buf)
 
 
 def pcd_negative(rbm: RBM, buf: Buffers, chains: np.ndarray, uh, uv) -> None:
-    """PCD-k: ``k = len(uv)`` sweeps continuing the persistent hidden states ``chains`` (updated in place)."""
+    """PCD-k: ``k = len(uv)`` sweeps continuing the persistent hidden states ``chains`` (``C`` rows, updated in place)."""
     chains[:] = _sweeps(rbm, chains, uh, uv, buf)
 
 
 def apply_gradient(rbm: RBM, buf: Buffers, lr: float, opt: Optimizer) -> None:
     r"""Apply one step of the (centred) gradient held in the buffers to ``rbm``, in place.
 
-    With :math:`N = B` rows per phase,
+    With :math:`B` data rows and :math:`C` model rows,
 
     .. math::
 
-        \Delta W = \frac{\text{lr}}{B} \Bigl(\sum_{\text{data}} (v-\mu)(h-\lambda)^\top
-                   - \sum_{\text{model}} (v-\mu)(h-\lambda)^\top\Bigr)
+        \Delta W = \text{lr} \Bigl(\frac1B\sum_{\text{data}} (v-\mu)(h-\lambda)^\top
+                   - \frac1C\sum_{\text{model}} (v-\mu)(h-\lambda)^\top\Bigr)
                    - \text{lr}\cdot\text{weight\_decay}\, W,
 
-    :math:`\Delta a = \frac{\text{lr}}{B}(\sum_\text{data} v - \sum_\text{model} v)`,
+    :math:`\Delta a = \text{lr}(\frac1B\sum_\text{data} v - \frac1C\sum_\text{model} v)`,
     :math:`\Delta b` likewise with :math:`h`; :math:`\mu = \lambda = 0` without
     centering. With momentum the velocity :math:`u \leftarrow \text{momentum}\,u + \Delta`
     is the step. A centred step is mapped back to the standard biases by
@@ -139,9 +140,9 @@ def apply_gradient(rbm: RBM, buf: Buffers, lr: float, opt: Optimizer) -> None:
     ``opt.lam_rate``. The buffers are overwritten.
     """
     B, V, H, dt = buf.B, buf.V, buf.H, rbm.dtype.type
-    scale = dt(lr / B)
-    da = (V[:B].sum(axis=0) - V[B:].sum(axis=0)) * scale
-    db = (H[:B].sum(axis=0) - H[B:].sum(axis=0)) * scale
+    s_data, s_model = dt(lr / B), dt(lr / buf.C)
+    da = V[:B].sum(axis=0) * s_data - V[B:].sum(axis=0) * s_model
+    db = H[:B].sum(axis=0) * s_data - H[B:].sum(axis=0) * s_model
     if opt.centering:
         ph0_mean = H[:B].mean(axis=0)
         V -= opt.mu  # the gradient becomes sum (v - mu)(h - lam)^T
@@ -149,7 +150,8 @@ def apply_gradient(rbm: RBM, buf: Buffers, lr: float, opt: Optimizer) -> None:
         np.subtract(opt.lam, H[B:], out=H[B:])
     else:
         np.negative(H[B:], out=H[B:])
-    H *= scale
+    H[:B] *= s_data
+    H[B:] *= s_model
     np.dot(V.T, H, out=buf.dW)  # both phases in one GEMM
     step_W = buf.dW
     if opt.weight_decay:
