@@ -1,4 +1,4 @@
-"""Copy a model trained with ``python -m rbmlib train --recipe best`` into the package, with provenance.
+"""Copy a model trained with ``python -m rbmlib train --recipe <name>`` into the package, with provenance.
 
 Usage::
 
@@ -6,8 +6,9 @@ Usage::
     python scripts/record_best_model.py build/best.npz \
         --command "python -m rbmlib train --recipe best --seed 0 --out build/best.npz"
 
-Writes ``rbmlib/models/best.npz`` and ``rbmlib/models/best.json`` (command, seed, git
-commit, SHA-256, training configuration and time), which :func:`rbmlib.book.zoo.best_model` checks.
+Writes ``rbmlib/models/<name>.npz`` and ``rbmlib/models/<name>.json`` (command, seed, git
+commit, SHA-256, training configuration and time), which :func:`rbmlib.book.zoo.committed_model`
+checks; ``--name`` defaults to ``best``.
 """
 
 import argparse
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rbmlib import RBM
-from rbmlib.book.zoo import BEST_MODEL, BEST_PROVENANCE
+from rbmlib.book.zoo import COMMITTED_MODELS, MODELS_DIR
 
 
 def main(argv=None):
@@ -31,7 +32,9 @@ def main(argv=None):
     p.add_argument("--command", required=True, help="the exact command that trained the model")
     p.add_argument("--commit", help="git commit of the training code (default: HEAD)")
     p.add_argument("--note", default="")
+    p.add_argument("--name", default="best", choices=COMMITTED_MODELS)
     args = p.parse_args(argv)
+    model_path, record_path = MODELS_DIR / f"{args.name}.npz", MODELS_DIR / f"{args.name}.json"
     rbm = RBM.load(args.model)
     history = rbm.metadata.get("history", [])
     commit = (
@@ -40,20 +43,19 @@ def main(argv=None):
             ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
     )
-    BEST_MODEL.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(args.model, BEST_MODEL)
+    shutil.copyfile(args.model, model_path)
     record = {
         "command": args.command,
         "seed": rbm.metadata.get("seed"),
         "recipe": rbm.metadata.get("recipe"),
         "commit": commit,
-        "sha256": hashlib.sha256(BEST_MODEL.read_bytes()).hexdigest(),
+        "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
         "config": rbm.metadata.get("config"),
         "epochs_done": len(history),
         "train_seconds": round(sum(r["seconds"] for r in history), 1),
         "note": args.note,
     }
-    BEST_PROVENANCE.write_text(json.dumps(record, indent=2) + "\n")
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
 
 

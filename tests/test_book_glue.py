@@ -76,28 +76,32 @@ def test_cached_result_rebuilds_a_corrupt_file(tmp_path, monkeypatch):
         assert cached_result("k", rbm, {}, lambda: {"x": 2.0})["x"] == 2.0
 
 
-def test_best_model_is_the_committed_file():
-    rbm = zoo.best_model()
-    record = json.loads(zoo.BEST_PROVENANCE.read_text())
+@pytest.mark.parametrize("name", zoo.COMMITTED_MODELS)
+def test_committed_models_load_with_their_provenance(name):
+    rbm = zoo.committed_model(name)
+    record = json.loads((zoo.MODELS_DIR / f"{name}.json").read_text())
     assert rbm.metadata["provenance"]["sha256"] == record["sha256"]
-    assert hashlib.sha256(zoo.BEST_MODEL.read_bytes()).hexdigest() == record["sha256"]
-    assert rbm.n_visible == 784 and rbm.n_hidden == recipe("best")["n_hidden"]
+    assert hashlib.sha256((zoo.MODELS_DIR / f"{name}.npz").read_bytes()).hexdigest() == record["sha256"]
+    assert rbm.n_visible == 784 and rbm.n_hidden == recipe(name)["n_hidden"]
+    assert {k: record["config"][k] for k in ("lr", "batch_size", "method", "k")} == {
+        k: recipe(name)[k] for k in ("lr", "batch_size", "method", "k")
+    }
 
 
-def test_best_model_falls_back_to_training_when_the_digest_differs(tmp_path, monkeypatch):
-    model, record = tmp_path / "best.npz", tmp_path / "best.json"
-    shutil.copy(zoo.BEST_PROVENANCE, record)
-    raw = bytearray(zoo.BEST_MODEL.read_bytes())
+def test_committed_model_falls_back_to_training_when_the_digest_differs(tmp_path, monkeypatch):
+    shutil.copy(zoo.MODELS_DIR / "best.json", tmp_path / "best.json")
+    raw = bytearray((zoo.MODELS_DIR / "best.npz").read_bytes())
     raw[-1] ^= 0xFF  # one flipped bit: the digest no longer matches
-    model.write_bytes(bytes(raw))
-    monkeypatch.setattr(zoo, "BEST_MODEL", model)
-    monkeypatch.setattr(zoo, "BEST_PROVENANCE", record)
+    (tmp_path / "best.npz").write_bytes(bytes(raw))
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
     calls = []
     monkeypatch.setattr(zoo, "trained_model", lambda **kw: calls.append(kw) or "trained")
     with pytest.warns(RuntimeWarning, match="does not match the SHA-256"):
-        assert zoo.best_model(progress=False) == "trained"
-    settings = recipe("best")
-    assert calls[0]["name"] == "best" and all(calls[0][k] == v for k, v in settings.items())
+        assert zoo.committed_model("best", progress=False) == "trained"
+    assert calls[0]["name"] == "best" and all(calls[0][k] == v for k, v in recipe("best").items())
+    (tmp_path / "best.json").unlink()
+    with pytest.warns(RuntimeWarning, match="missing"):
+        assert zoo.committed_model("best", progress=False) == "trained"
 
 
 def test_table_renders_text_and_html():

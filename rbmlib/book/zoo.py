@@ -29,13 +29,13 @@ from ..train import fit, recipe
 __all__ = [
     "TRAINING_VERSION",
     "BOOK_MODELS",
-    "BEST_MODEL",
-    "BEST_PROVENANCE",
+    "MODELS_DIR",
+    "COMMITTED_MODELS",
+    "committed_model",
     "require_seed",
     "model_key",
     "trained_model",
     "book_model",
-    "best_model",
     "cached_result",
 ]
 
@@ -49,9 +49,13 @@ BOOK_MODELS: dict[str, dict] = {
     "cd1-400": dict(n_hidden=400, epochs=20, lr=0.1, batch_size=64, method="cd", k=1),
 }
 
-#: The committed model trained with ``python -m rbmlib train --recipe best`` and its provenance.
-BEST_MODEL = Path(__file__).resolve().parent.parent / "models" / "best.npz"
-BEST_PROVENANCE = BEST_MODEL.with_suffix(".json")
+#: Folder of the committed models: ``<name>.npz`` with its provenance record ``<name>.json``.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+#: The committed models, by name: each was trained with ``python -m rbmlib train --recipe <name>``
+#: (the command, seed, commit and SHA-256 are in its provenance record). ``best`` is the
+#: book's strongest model; ``pcd64`` the previous best, kept for comparison.
+COMMITTED_MODELS = ("best", "pcd64")
 
 
 def require_seed(rng) -> int:
@@ -144,41 +148,44 @@ def _exact_test_ll_callback(data_dir):
 
 
 def book_model(name: str, *, progress: bool = True, data_dir=None) -> RBM:
-    """A model of the course book: one of :data:`BOOK_MODELS`, or ``"best"``.
-
-    ``"best"`` is the committed file :data:`BEST_MODEL` (see :func:`best_model`).
-    """
-    if name == "best":
-        return best_model(progress=progress, data_dir=data_dir)
+    """A model of the course book: one of :data:`BOOK_MODELS` or :data:`COMMITTED_MODELS`."""
+    if name in COMMITTED_MODELS:
+        return committed_model(name, progress=progress, data_dir=data_dir)
     if name not in BOOK_MODELS:
-        raise ValueError(f"unknown book model {name!r}; choose one of {', '.join([*BOOK_MODELS, 'best'])}")
+        raise ValueError(f"unknown book model {name!r}; choose one of {', '.join([*BOOK_MODELS, *COMMITTED_MODELS])}")
     return trained_model(name=name, progress=progress, data_dir=data_dir, **BOOK_MODELS[name])
 
 
-def best_model(*, progress: bool = True, data_dir=None) -> RBM:
-    """The committed ``best`` model, checked against the SHA-256 in its provenance record.
+def committed_model(name: str = "best", *, progress: bool = True, data_dir=None) -> RBM:
+    """A committed model (``MODELS_DIR/<name>.npz``), checked against the SHA-256 in ``<name>.json``.
 
-    If :data:`BEST_MODEL` or :data:`BEST_PROVENANCE` is missing, or the file's digest
-    does not match the record, a warning says so and the ``best`` recipe is trained
+    If the file or its provenance record is missing, or the file's digest does not
+    match the record, a warning says so and the recipe of the same name is trained
     instead (cached like every book model; it takes tens of minutes).
+
+    Returns
+    -------
+    RBM
+        With the provenance record in ``metadata["provenance"]``.
     """
-    if BEST_MODEL.exists() and BEST_PROVENANCE.exists():
-        record = json.loads(BEST_PROVENANCE.read_text())
-        digest = hashlib.sha256(BEST_MODEL.read_bytes()).hexdigest()
+    if name not in COMMITTED_MODELS:
+        raise ValueError(f"unknown committed model {name!r}; choose one of {', '.join(COMMITTED_MODELS)}")
+    path, record_path = MODELS_DIR / f"{name}.npz", MODELS_DIR / f"{name}.json"
+    if path.exists() and record_path.exists():
+        record = json.loads(record_path.read_text())
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest == record.get("sha256"):
-            rbm = RBM.load(BEST_MODEL)
+            rbm = RBM.load(path)
             rbm.metadata["provenance"] = record
             return rbm
         warnings.warn(
-            f"{BEST_MODEL} does not match the SHA-256 in {BEST_PROVENANCE.name}; training it again",
-            RuntimeWarning,
-            stacklevel=2,
+            f"{path} does not match the SHA-256 in {record_path.name}; training it again", RuntimeWarning, stacklevel=2
         )
     else:
         warnings.warn(
-            f"{BEST_MODEL} or its provenance record is missing; training the best recipe", RuntimeWarning, stacklevel=2
+            f"{path} or its provenance record is missing; training the {name!r} recipe", RuntimeWarning, stacklevel=2
         )
-    return trained_model(name="best", progress=progress, data_dir=data_dir, **recipe("best"))
+    return trained_model(name=name, progress=progress, data_dir=data_dir, **recipe(name))
 
 
 def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:

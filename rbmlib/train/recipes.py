@@ -5,11 +5,12 @@ from __future__ import annotations
 __all__ = ["RECIPES", "recipe"]
 
 #: ``assignment`` is the assignment's configuration; ``best`` is our strongest recipe
-#: for 500 hidden units on two CPU cores (see the README for what it reaches).
+#: for 500 hidden units on two CPU cores (see the README for what it reaches);
+#: ``pcd64`` is the previous best, kept for comparison.
 RECIPES: dict[str, dict] = {
     "assignment": dict(n_hidden=10, epochs=10, lr=0.1, batch_size=64, method="cd", k=1),
-    # Centred PCD-1 (Melchior et al., 2016) with a learning rate decaying linearly to 0.
-    "best": dict(
+    # Centred PCD-1 (Melchior et al., 2016), 64 chains, a learning rate decaying linearly to 0.
+    "pcd64": dict(
         n_hidden=500,
         epochs=300,
         lr=0.01,
@@ -21,6 +22,7 @@ RECIPES: dict[str, dict] = {
         init_visible_bias=True,
     ),
 }
+RECIPES["best"] = RECIPES["pcd64"]  # placeholder until the new recipe is measured
 
 
 def recipe(name: str) -> dict:

@@ -116,7 +116,7 @@ def cd_negative(rbm: RBM, buf: Buffers, uh, uv) -> None:
 
 
 def pcd_negative(rbm: RBM, buf: Buffers, chains: np.ndarray, uh, uv) -> None:
-    """PCD-k: ``k = len(uv)`` sweeps continuing the persistent hidden states ``chains`` (``C`` rows, updated in place)."""
+    """PCD-k: ``k = len(uv)`` sweeps continuing the persistent hidden states ``chains`` (``C`` rows, in place)."""
     chains[:] = _sweeps(rbm, chains, uh, uv, buf)
 
 
