@@ -276,8 +276,10 @@ class SampleRun:
         ``"gibbs"`` or ``"pt"``.
     snapshots : dict
         ``{t: (v, p)}`` after ``t`` sweeps, as :func:`run_chains`.
-    trace : ndarray of bool, shape (n_records, n_chains, n_visible)
-        The states every ``trace_every`` sweeps (empty without ``trace_every``).
+    trace : ndarray, shape (n_records, n_chains, ...)
+        ``trace_fn`` of the states every ``trace_every`` sweeps (by default the states
+        themselves as bool, shape (n_records, n_chains, n_visible); empty without
+        ``trace_every``).
     trace_sweeps : ndarray of int, shape (n_records,)
         The sweep after which each record was taken.
     energy : ndarray, shape (n_sweeps, n_chains)
@@ -306,6 +308,7 @@ def sample(
     rng=None,
     start=None,
     trace_every: int | None = None,
+    trace_fn=None,
     betas=None,
     base=None,
     data=None,
@@ -328,6 +331,10 @@ def sample(
     trace_every : int, optional
         Also record the states every this many sweeps and the energy after every sweep,
         for mixing diagnostics (:mod:`rbmlib.metrics.mixing`).
+    trace_fn : callable, optional
+        What to record of the states ``v`` (n_chains, n_visible): ``trace_fn(v)``, e.g. a
+        classifier's labels, instead of the states themselves (which take
+        ``n_chains * n_visible`` bytes a record).
     betas : array_like, optional
         PT ladder; by default :func:`tune_ladder` chooses it for ``target_acceptance``.
     base : array_like, shape (n_visible,), optional
@@ -377,7 +384,7 @@ def sample(
         if trace_every is not None:
             energy.append(e.astype(np.float32))
             if t % trace_every == 0:
-                trace.append(v().astype(bool))
+                trace.append(v().astype(bool) if trace_fn is None else np.asarray(trace_fn(v())))
                 trace_sweeps.append(t)
         if t in steps:
             snapshots[t] = (v().copy(), p().copy())

@@ -35,17 +35,34 @@ def test_cached_evaluation_is_cached(tmp_path, monkeypatch, rng):
     assert second["log_z.method"] == "exact"
 
 
-def test_cached_chains_shapes_and_reuse(tmp_path, monkeypatch):
+class _InkClassifier:
+    """Labels an image by its number of on pixels, modulo 10 (a stand-in for the digit classifier)."""
+
+    W1 = W2 = np.zeros(1)
+
+    def predict(self, images):
+        return np.asarray(images).sum(axis=1).astype(int) % 10
+
+
+@pytest.mark.parametrize("method", ["gibbs", "pt"])
+def test_cached_chains_shapes_reuse_and_mixing(tmp_path, monkeypatch, method):
     monkeypatch.setenv("RBMLIB_CACHE", str(tmp_path))
     rbm = RBM(784, 8, rng=1)
-    a = cached_chains(rbm, 4, steps=(2, 5), rng=3)
-    b = cached_chains(rbm, 4, steps=(2, 5), rng=3)
-    assert set(a) == {2, 5}
-    for t in (2, 5):
-        v, p = a[t]
+    train = np.random.default_rng(0).integers(0, 256, size=(50, 784), dtype=np.uint8)
+    kw = dict(steps=(2, 40), rng=3, method=method, classifier=_InkClassifier(), trace_every=4, train_images=train)
+    a = cached_chains(rbm, 4, **kw)
+    b = cached_chains(rbm, 4, **kw)
+    assert len(list((tmp_path / "results").glob("chains-*.npz"))) == 1
+    assert set(a["snapshots"]) == {2, 40}
+    for t in (2, 40):
+        v, p = a["snapshots"][t]
         assert v.shape == p.shape == (4, 784) and v.dtype == np.float32
         assert set(np.unique(v)) <= {0.0, 1.0} and 0 <= p.min() and p.max() <= 1
-        assert np.array_equal(v, b[t][0]) and np.array_equal(p, b[t][1])
+        assert np.array_equal(v, b["snapshots"][t][0]) and np.array_equal(p, b["snapshots"][t][1])
+    assert a["labels"].shape == (10, 4) and np.array_equal(a["labels"][-1], _InkClassifier().predict(v))
+    assert list(a["trace_sweeps"]) == list(range(4, 41, 4))
+    assert a["mixing"]["n_sweeps"] == 36 and a["mixing"]["label_changes_per_1000"] >= 0
+    assert (len(a["acceptance"]) > 0) == (method == "pt") and a["betas"][-1] == 1
 
 
 def test_cached_result_caches_and_refuses_objects(tmp_path, monkeypatch):

@@ -19,6 +19,13 @@ def test_integrated_time_of_an_ar1_process(phi):
     assert integrated_time(_ar1(phi))[0] == pytest.approx((1 + phi) / (1 - phi), rel=0.1)
 
 
+def test_agrees_with_emcee_where_emcee_is_defined():
+    from emcee.autocorr import integrated_time as emcee_tau
+
+    x = _ar1(0.8, n=5000, chains=10, seed=3)
+    assert integrated_time(x)[0] == pytest.approx(emcee_tau(x[:, :, None], quiet=True)[0], rel=0.05)
+
+
 def test_label_change_rate_and_report():
     labels = np.array([[0, 1], [0, 1], [2, 1], [2, 1]])  # chain 0 changes once in 3 gaps
     assert label_change_rate(labels, sweeps_between=10) == pytest.approx(1 / 6 * 100)
@@ -32,3 +39,12 @@ def test_label_change_rate_and_report():
     assert rep["label_changes_per_1000"] == pytest.approx(90, rel=0.1)
     with pytest.raises(ValueError, match="n_steps"):
         integrated_time(np.zeros(5))
+
+
+def test_stuck_chains_count_as_slow_mixing():
+    """Chains that never change but differ from each other have a long autocorrelation time, not NaN."""
+    rng = np.random.default_rng(2)
+    stuck = np.repeat(rng.integers(0, 2, size=(1, 40)), 500, axis=0).astype(float)
+    moving = _ar1(0.5, n=500, chains=40)
+    tau = integrated_time(np.dstack([stuck + 0.01 * moving, moving]))
+    assert tau[0] > 50 and tau[1] == pytest.approx(3, rel=0.2)

@@ -121,3 +121,11 @@ def test_sample_run_records(method):
     e_hi = -(v @ rbm.a) - np.minimum(v @ rbm.W + rbm.b, 0).sum(axis=1)
     assert np.all((run.energy[-1] >= e_lo - 1e-4) & (run.energy[-1] <= e_hi + 1e-4)) and h_probs.shape == (30, 4)
     assert (len(run.acceptance) == 2) == (method == "pt")
+
+
+def test_sample_trace_fn_records_a_summary():
+    from rbmlib.sampling import sample
+
+    rbm = random_rbm(8, 4, seed=1)
+    run = sample(rbm, 10, steps=(6,), rng=0, trace_every=2, trace_fn=lambda v: v.sum(axis=1))
+    assert run.trace.shape == (3, 10) and np.array_equal(run.trace[-1], run.snapshots[6][0].sum(axis=1))

@@ -16,8 +16,9 @@ import numpy as np
 
 from ..data import binarize_fixed
 from ..evaluate import evaluate_model
+from ..metrics.mixing import mixing_report
 from ..metrics.quality import sample_report
-from ..sampling import run_chains
+from ..sampling import sample
 from .zoo import cached_result, require_seed
 
 __all__ = ["flatten", "cached_evaluation", "cached_chains", "cached_sample_report"]
@@ -69,44 +70,102 @@ def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
     # The key also holds a digest of the binarised test set, so that a change to the
     # binarisation (or other test images) is not answered from a stale cache.
     v = binarize_fixed(test_images)
-    digest = hashlib.sha256(np.ascontiguousarray(v, dtype=np.uint8).tobytes()).hexdigest()[:16]
+    digest = _digest(v.astype(np.uint8))
     key = dict(params, test_digest=digest, n_train=0 if train_images is None else len(train_images))
     return cached_result(
         "evaluate", rbm, key, lambda: flatten(evaluate_model(rbm, test_images, train_images, **params))
     )
 
 
-def cached_chains(rbm, n_chains: int, steps=(100, 1000, 10000), rng: int = 0) -> dict:
-    """:func:`rbmlib.sampling.run_chains` from random starts, cached per model and settings.
+def cached_chains(
+    rbm,
+    n_chains: int,
+    steps=(100, 1000, 10000),
+    rng: int = 0,
+    *,
+    method: str = "gibbs",
+    classifier=None,
+    trace_every: int = 20,
+    burn_in: int | None = None,
+    train_images=None,
+) -> dict:
+    """Chains of :func:`rbmlib.sampling.sample` from random starts, cached per model and settings.
 
     Parameters
     ----------
     rbm : RBM
     n_chains : int
     steps : sequence of int
-        Increasing step counts at which the chains are snapshot.
+        Increasing sweep counts at which the chains are snapshot.
     rng : int
         Seed of the chains' generator (part of the cache key).
+    method : {"gibbs", "pt"}
+        Plain block Gibbs, or parallel tempering (its ladder tuned for 0.3 acceptance,
+        its base the pixel means of ``train_images``).
+    classifier : DigitClassifier, optional
+        With it, the chains' labels are traced every ``trace_every`` sweeps and the run's
+        mixing diagnostics (:func:`rbmlib.metrics.mixing.mixing_report`, after ``burn_in``
+        sweeps, default a tenth of the run) are returned too.
+    trace_every, burn_in : int
+    train_images : array_like, optional
+        For the PT base.
 
     Returns
     -------
     dict
-        ``{t: (v, p)}`` as :func:`~rbmlib.sampling.run_chains`: ``v`` (n_chains, n_visible)
-        float32 0/1 samples after ``t`` steps, ``p`` float32 :math:`p(v \\mid h)` of step ``t``.
+        ``snapshots``: ``{t: (v, p)}`` as :func:`~rbmlib.sampling.run_chains` (``v`` float32
+        0/1 samples after ``t`` sweeps, ``p`` float32 :math:`p(v \\mid h)` of sweep ``t``);
+        ``betas`` and ``acceptance`` (PT); with a classifier also ``labels``
+        (n_records, n_chains), ``trace_sweeps`` and ``mixing`` (the report's dict).
     """
     steps = [int(t) for t in steps]
     seed = require_seed(rng)
+    burn_in = steps[-1] // 10 if burn_in is None else int(burn_in)
+    key = {"n_chains": int(n_chains), "steps": steps, "seed": seed, "method": method}
+    if classifier is not None:
+        key.update(trace_every=int(trace_every), burn_in=burn_in, classifier=_digest(classifier.W1, classifier.W2))
+    if train_images is not None:
+        key["base"] = _digest(np.asarray(train_images))
 
     def compute():
-        out = run_chains(rbm, n_chains, steps=steps, rng=seed)
-        result = {}
-        for t, (v, p) in out.items():
-            result[f"v{t}"] = v.astype(np.uint8)
-            result[f"p{t}"] = p.astype(np.float32)
+        run = sample(
+            rbm,
+            n_chains,
+            steps,
+            method=method,
+            rng=seed,
+            data=train_images,
+            trace_every=trace_every if classifier is not None else None,
+            trace_fn=None if classifier is None else lambda v: classifier.predict(v).astype(np.int8),
+        )
+        result = {"betas": run.betas, "acceptance": run.acceptance}
+        for t, (v, p) in run.snapshots.items():
+            result[f"v{t}"], result[f"p{t}"] = v.astype(np.uint8), p.astype(np.float32)
+        if classifier is not None:
+            result.update(labels=run.trace, trace_sweeps=run.trace_sweeps)
+            result.update(flatten(mixing_report(run.trace, run.trace_sweeps, run.energy, burn_in=burn_in), "mixing"))
         return result
 
-    r = cached_result("chains", rbm, {"n_chains": int(n_chains), "steps": steps, "seed": int(seed)}, compute)
-    return {t: (r[f"v{t}"].astype(np.float32), r[f"p{t}"].astype(np.float32)) for t in steps}
+    r = cached_result("chains", rbm, key, compute)
+    out = {
+        "snapshots": {t: (r[f"v{t}"].astype(np.float32), r[f"p{t}"]) for t in steps},
+        "betas": r["betas"],
+        "acceptance": r["acceptance"],
+    }
+    if classifier is not None:
+        out.update(
+            labels=r["labels"],
+            trace_sweeps=r["trace_sweeps"],
+            mixing={k.split(".", 1)[1]: v for k, v in r.items() if k.startswith("mixing.")},
+        )
+    return out
+
+
+def _digest(*arrays) -> str:
+    h = hashlib.sha256()
+    for arr in arrays:
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:16]
 
 
 def cached_sample_report(rbm, samples, key: dict, **kwargs) -> dict:

@@ -1,4 +1,4 @@
-"""The evaluation kit: tools for judging trained models (needs scikit-learn and emcee, the ``metrics`` extra).
+"""The evaluation kit: tools for judging trained models (needs scikit-learn, the ``metrics`` extra).
 
 * :mod:`~rbmlib.metrics.classifier` -- a digit classifier that labels samples;
 * :mod:`~rbmlib.metrics.quality` -- sample quality: class mix, confidence, novelty, :math:`AA_{TS}`;

@@ -9,8 +9,9 @@ records (``trace_every``), after a burn-in:
   differs between two consecutive records, per chain, scaled to 1000 sweeps;
 * the **integrated autocorrelation time** :math:`\tau` of the energy :math:`E(v, h)` and
   of the label (as the indicators of the ten classes, the slowest reported), in
-  sweeps, estimated with ``emcee.autocorr.integrated_time`` (Goodman & Weare's
-  automatic-window estimator, averaged over chains);
+  sweeps: :math:`\tau = 1 + 2\sum_{s=1}^{M}\rho(s)` with Sokal's automatic window
+  :math:`M` (the estimator of ``emcee.autocorr.integrated_time``, with the chains pooled;
+  see :func:`integrated_time` for why it is not called directly);
 * the **effective sample size** :math:`N_\text{chains} N_\text{sweeps} / \tau`: how many
   independent draws the run is worth.
 """
@@ -18,35 +19,52 @@ records (``trace_every``), after a burn-in:
 from __future__ import annotations
 
 import numpy as np
-from emcee.autocorr import integrated_time as _emcee_tau
 
 __all__ = ["integrated_time", "label_change_rate", "mixing_report"]
 
 
-def integrated_time(trace) -> np.ndarray:
+def integrated_time(trace, c: float = 5.0) -> np.ndarray:
     r"""Integrated autocorrelation time of each dimension of ``trace``, in steps of the trace.
+
+    The autocovariance is pooled over chains around the mean of *all* chains,
+    :math:`\gamma(s) = \frac{1}{KN}\sum_k \sum_t (x_{k,t} - \bar x)(x_{k,t+s} - \bar x)`
+    (computed by FFT), and :math:`\rho(s) = \gamma(s)/\gamma(0)` is summed up to Sokal's
+    automatic window, the smallest :math:`M` with :math:`M \ge c\,\tau(M)` (the whole trace
+    if there is none). This is ``emcee.autocorr.integrated_time``'s estimator, written out
+    because ``emcee`` normalises every chain by its own variance, which is undefined for
+    a chain that never changes (a chain stuck on one digit: NaN) and would drop exactly
+    the chains that mix worst, and because its window search returns 0 when no window
+    qualifies. Pooling counts stuck chains as a long-lived offset between chains. On
+    chains where both are defined the two agree (see the tests).
 
     Parameters
     ----------
     trace : array_like, shape (n_steps, n_chains) or (n_steps, n_chains, n_dim)
         Values of one or more statistics along parallel chains of the same sampler.
+    c : float
+        Window constant.
 
     Returns
     -------
     ndarray, shape (n_dim,)
         :math:`\tau` per dimension (NaN for a dimension that never varies). When the
-        trace is shorter than about 50 :math:`\tau` the estimate is a lower bound
-        (``emcee`` would warn; it is returned anyway).
+        trace is shorter than about 50 :math:`\tau` the estimate is a lower bound.
     """
     x = np.asarray(trace, dtype=np.float64)
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3 or x.shape[0] < 2 or not np.all(np.isfinite(x)):
         raise ValueError(f"trace must be finite with shape (n_steps >= 2, n_chains[, n_dim]), got {np.shape(trace)}")
+    n = x.shape[0]
+    x = x - x.mean(axis=(0, 1))
+    size = 1 << (2 * n - 1).bit_length()
+    f = np.fft.rfft(x, n=size, axis=0)
+    acov = np.fft.irfft(f * np.conj(f), n=size, axis=0)[:n].mean(axis=1)  # (n, n_dim), summed over t
     tau = np.full(x.shape[2], np.nan)
-    varies = x.std(axis=0).max(axis=0) > 0
-    if varies.any():
-        tau[varies] = _emcee_tau(x[:, :, varies], quiet=True)
+    for d in np.flatnonzero(acov[0] > 0):
+        taus = 2.0 * np.cumsum(acov[:, d] / acov[0, d]) - 1.0
+        ok = np.flatnonzero(np.arange(n) >= c * taus)
+        tau[d] = taus[ok[0] if ok.size else n - 1]
     return tau
 
 
