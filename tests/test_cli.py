@@ -38,9 +38,17 @@ def test_train_sample_evaluate(tmp_path, capsys, mnist):
     code, out, err = _run(capsys, "sample", "--model", str(model), "--n", "7", "--steps", "3", "--out", str(samples))
     assert code == 0, err
     with np.load(samples) as z:
-        assert z["v"].shape == z["p"].shape == (7, 784)
-        assert set(np.unique(z["v"])) <= {0, 1}
+        assert z["v"].shape == z["p"].shape == (7, 784) and z["v"].dtype == bool
         assert np.all((z["p"] >= 0) & (z["p"] <= 1))
+
+    code, out, err = _run(
+        capsys, "sample", "--model", str(model), "--n", "5", "--steps", "4", "--method", "pt", "--out", str(samples)
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["method"] == "pt" and report["replicas"] >= 2 and 0 <= report["swap_acceptance_min"] <= 1
+    with np.load(samples) as z:
+        assert z["v"].shape == (5, 784)
 
 
 @pytest.mark.parametrize(
