@@ -14,11 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_savez
-from .data import TEST_BINARIZE_SEED, DataError, load_mnist
+from .data import TEST_BINARIZE_SEED, DataError, binarize_fixed, load_mnist
 from .evaluate import MAX_EXACT_UNITS, evaluate_model
 from .model import RBM, ModelFileError
 from .sampling import sample
 from .train import RECIPES, fit, recipe
+
+try:  # the evaluation kit needs scikit-learn (the ``metrics`` extra); evaluate reports without it
+    from .metrics.discrimination import comparison_sets, discrimination_report
+except ImportError:  # pragma: no cover - rbmlib installed without the extra
+    comparison_sets = discrimination_report = None
+
+#: Scores, comparison-set size and seed of ``evaluate``'s cheap discrimination numbers.
+CLI_DISCRIMINATION = {"scores": ("log_likelihood", "ratio_context", "combined"), "n_per_set": 1000, "seed": 0}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Print JSON with log Z (exact when the smaller layer has at most "
         f"{MAX_EXACT_UNITS} units, AIS otherwise) and "
         "the average log-likelihood of the MNIST test set, binarised once with "
-        f"seed {TEST_BINARIZE_SEED}.",
+        f"seed {TEST_BINARIZE_SEED}; with the evaluation kit installed, also how well the model "
+        "tells test digits from noise and letters (AUROC per image, rejection of batches of 5; "
+        "rbmlib.metrics.discrimination).",
     )
     e.add_argument("--model", required=True, type=Path)
     e.add_argument("--seed", type=int, default=0, help="AIS seed (default 0)")
@@ -113,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also run reverse AIS for a pessimistic bound (AIS only; default on)",
+    )
+    e.add_argument(
+        "--discrimination",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score digits against 1000 images each of noise and letters (a few seconds; default on)",
     )
     e.add_argument("--data-dir", type=Path)
     return p
@@ -192,13 +208,13 @@ def _evaluate(args) -> int:
     if rbm.n_visible != 784:
         raise ValueError(f"{args.model}: model has {rbm.n_visible} visible units, MNIST needs 784")
     test, _ = load_mnist("test", data_dir=args.data_dir)
-    train = (
-        load_mnist("train", data_dir=args.data_dir)[0] if min(rbm.n_hidden, rbm.n_visible) > MAX_EXACT_UNITS else None
-    )
+    discriminate = args.discrimination and discrimination_report is not None
+    need_train = discriminate or min(rbm.n_hidden, rbm.n_visible) > MAX_EXACT_UNITS
+    train = load_mnist("train", data_dir=args.data_dir)[0] if need_train else None
     out = evaluate_model(
         rbm,
         test,
-        train,
+        train if min(rbm.n_hidden, rbm.n_visible) > MAX_EXACT_UNITS else None,
         rng=args.seed,
         ais_runs=args.ais_runs,
         ais_betas=args.ais_betas,
@@ -206,8 +222,28 @@ def _evaluate(args) -> int:
         reverse=args.reverse,
     )
     out = {"model": str(args.model), **out}
+    if args.discrimination:
+        out["discrimination"] = _discrimination(rbm, test, train) if discriminate else None
     print(json.dumps(out, indent=2))
     return 0
+
+
+def _discrimination(rbm, test, train) -> dict:
+    """AUROC per image and rejection of batches of 5 for the cheap scores (no compressors)."""
+    cfg = CLI_DISCRIMINATION
+    others = comparison_sets(cfg["n_per_set"], cfg["seed"])
+    rep = discrimination_report(
+        rbm, binarize_fixed(test), others, train, scores=cfg["scores"], n_batches=2000, rng=cfg["seed"]
+    )
+    auroc = {score: {r["set"]: r["auroc"] for r in rep["auroc"] if r["score"] == score} for score in cfg["scores"]}
+    batch = {
+        score: {
+            test_: {r["set"]: r["rejected"] for r in rep["batch"] if r["score"] == score and r["test"] == test_}
+            for test_ in ("two-sided", "one-sided")
+        }
+        for score in cfg["scores"]
+    }
+    return {"n_per_set": cfg["n_per_set"], "seed": cfg["seed"], "auroc": auroc, "batch_of_5_rejected": batch}
 
 
 def main(argv=None) -> int:

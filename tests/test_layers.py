@@ -33,6 +33,9 @@ KIT = [
     "rbmlib.metrics.comparison",
     "rbmlib.metrics.ood",
     "rbmlib.metrics.recall",
+    "rbmlib.metrics.baselines",
+    "rbmlib.metrics.background",
+    "rbmlib.metrics.discrimination",
 ]
 ABOVE_CORE = ("rbmlib.metrics", "rbmlib.book", "rbmlib.cli", "sklearn")
 ABOVE_KIT = ("rbmlib.book", "rbmlib.cli")
