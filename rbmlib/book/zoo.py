@@ -197,7 +197,7 @@ def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:
     expensive estimate (AIS, long chains) is made once per machine and shared.
 
     joblib.Memory would do the hashing, but it has no cross-process lock: two notebooks
-    executed side by side would both run the same AIS; :func:`rbmlib._io.cached_artifact`
+    executed side by side would both run the same AIS; ``rbmlib._io.cached_artifact``
     makes the second one wait and load.
     """
     h = hashlib.sha256()

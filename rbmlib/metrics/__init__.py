@@ -3,7 +3,10 @@
 * :mod:`~rbmlib.metrics.classifier` -- a digit classifier that labels samples;
 * :mod:`~rbmlib.metrics.quality` -- sample quality: class mix, confidence, novelty, :math:`AA_{TS}`;
 * :mod:`~rbmlib.metrics.comparison` -- comparison sets that are not digits (noise, letters);
-* :mod:`~rbmlib.metrics.ood` -- out-of-distribution scores (the AUROC);
+* :mod:`~rbmlib.metrics.ood` -- out-of-distribution scores: AUROC, likelihood ratio, complexity, typicality;
+* :mod:`~rbmlib.metrics.background` -- simple exact densities, the backgrounds of likelihood ratios;
+* :mod:`~rbmlib.metrics.discrimination` -- every discrimination score and batch test in one report;
+* :mod:`~rbmlib.metrics.baselines` -- the k-nearest-neighbour completion of half-images;
 * :mod:`~rbmlib.metrics.recall` -- scoring the completion of half-images;
 * :mod:`~rbmlib.metrics.mixing` -- how well a sampler mixes (label changes, autocorrelation times).
 

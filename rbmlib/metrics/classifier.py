@@ -437,7 +437,7 @@ def load_classifier(rng=0, *, data_dir=None, progress=False):
     ``metadata["test_accuracy_binarized"]``) and writes
     ``<cache_dir()>/digit_classifier_v<version>_seed<rng>_<hyperparameters>.npz``.
     Later calls load that file; a corrupt file is trained again, and parallel
-    processes wait for each other (:func:`rbmlib._io.cached_artifact`).
+    processes wait for each other (``rbmlib._io.cached_artifact``).
 
     Parameters
     ----------

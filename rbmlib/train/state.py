@@ -1,6 +1,6 @@
 """The state of a training run beyond the model's parameters, and its checkpoints.
 
-A checkpoint is an ordinary model file (:meth:`rbmlib.RBM.save`): it loads as the
+A checkpoint is an ordinary model file (:meth:`rbmlib.model.RBM.save`): it loads as the
 model of the last completed epoch, and it carries the training state as extra arrays
 (``state=``) and the generators' states in its metadata, so that a resumed run gives
 exactly the parameters of an uninterrupted one.
