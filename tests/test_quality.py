@@ -300,3 +300,15 @@ def test_sample_report_is_reproducible_and_validates(toy_digits):
         sample_report(x, copy_quantile=0.9, **kw)
     with pytest.raises(ValueError, match="at least 2"):
         sample_report(x[:1], **kw)
+
+
+def test_tv_noise_floor_matches_the_multinomial_expectation():
+    from rbmlib.metrics.quality import tv_noise_floor
+
+    q = np.full(10, 0.1)
+    floor = tv_noise_floor(q, 1000, rng=0)
+    # E|p_hat - q| per class ~ sqrt(2 q (1-q) / (pi n)); TV = half the sum over 10 classes
+    assert floor.mean() == pytest.approx(0.5 * 10 * np.sqrt(2 * 0.09 / (np.pi * 1000)), rel=0.05)
+    assert tv_noise_floor(q, 100, rng=0).mean() > 2.5 * floor.mean()
+    with pytest.raises(ValueError, match="n must be"):
+        tv_noise_floor(q, 0)

@@ -36,6 +36,7 @@ __all__ = [
     "class_histogram",
     "tv_distance",
     "mnist_class_frequencies",
+    "tv_noise_floor",
     "nearest_distances",
     "adversarial_accuracy",
     "class_mix_scores",
@@ -148,6 +149,33 @@ def mnist_class_frequencies(labels, n_classes=10):
     if labels.ndim != 1:
         raise ValueError(f"labels must have shape (N,), got {labels.shape}")
     return class_histogram(labels, n_classes=n_classes)
+
+
+def tv_noise_floor(q, n: int, *, n_draws: int = 1000, rng=None) -> np.ndarray:
+    """TV distances between ``q`` and histograms of ``n`` independent draws from ``q`` (the sampling noise).
+
+    What a perfect sampler with perfect labels would score with ``n`` samples: compare a
+    measured TV distance with a high quantile of these (e.g. the 95th percentile).
+
+    Parameters
+    ----------
+    q : array_like, shape (C,)
+        Class frequencies.
+    n : int
+        Samples per histogram (for correlated samples, their effective number).
+    n_draws : int
+        Histograms simulated.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (n_draws,)
+    """
+    q = _as_distribution(q, "q")
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    counts = as_rng(rng).multinomial(int(n), q, size=int(n_draws))
+    return 0.5 * np.abs(counts / n - q).sum(axis=1)
 
 
 # ----------------------------------------------------------------------------- nearest neighbours
