@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import gibbs_sweep
+from ._fast import GibbsChains, key_from
 from .data import as_binary
 from .model import RBM
 from .rng import as_rng
@@ -150,15 +150,12 @@ def clamped_chains(rbm: RBM, images, mask, steps: int, *, burn_in: int = 0, chai
         v = np.where(clamp, fixed, 0).astype(rbm.dtype)
     else:
         v = np.where(clamp, fixed, rng.random(fixed.shape) < 0.5).astype(rbm.dtype)
-    fixed = fixed[clamp]
-    h = np.empty((v.shape[0], rbm.n_hidden), dtype=rbm.dtype)
-    p = np.empty_like(v)
-    for step in range(steps):
-        gibbs_sweep(rbm.W, rbm.a, rbm.b, v, h, p, rng)
-        v[clamp] = fixed
-        p[clamp] = fixed
-        if step >= burn_in:
-            yield v.reshape(chains, n, d), p.reshape(chains, n, d)
+    engine = GibbsChains(rbm.W, rbm.a, rbm.b, v, key_from(rng), clamp=clamp)
+    if burn_in:
+        engine.run(burn_in, want_p=False)  # the same chains as burn_in single steps
+    for _ in range(steps - burn_in):
+        p = engine.run(1)
+        yield v.reshape(chains, n, d), p.reshape(chains, n, d)
 
 
 class _Ballot:

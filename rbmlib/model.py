@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._fast import GibbsChains, key_from
 from ._io import atomic_savez
-from ._kernels import bernoulli, gibbs_sweep, sigmoid
+from ._kernels import bernoulli, sigmoid
 from .data import as_binary, check_probs
 from .rng import as_rng
 
@@ -228,28 +229,29 @@ class RBM:
         p : ndarray, shape (N, n_visible)
             :math:`p(v \mid h)` of the last step (``SampleVisibleProb``);
             clamped units show their clamped value.
+
+        Notes
+        -----
+        Runs on rbmlib's fused Gibbs engine: the chains' random numbers are addressed by
+        chain, layer and step under a key drawn from ``rng``, so the result is the same
+        on any number of threads.
         """
         rng = as_rng(rng)
         if not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        v = as_binary(self._v(v), self.n_visible, rng, self.dtype, name="v")  # a copy
+        v = np.ascontiguousarray(as_binary(self._v(v), self.n_visible, rng, self.dtype, name="v"))  # a copy
         if clamp is not None:
             clamp = np.asarray(clamp)
             if clamp.dtype != np.bool_:
                 raise TypeError(f"clamp must be a boolean mask, got dtype {clamp.dtype}")
             try:
-                clamp = np.broadcast_to(clamp, v.shape)
+                full = np.broadcast_to(clamp, v.shape)
             except ValueError:
                 raise ValueError(f"clamp must have shape ({self.n_visible},) or {v.shape}, got {clamp.shape}") from None
-            fixed = v[clamp]
-        h = np.empty((v.shape[0], self.n_hidden), dtype=self.dtype)
-        p = np.empty_like(v)
-        for _ in range(steps):
-            gibbs_sweep(self.W, self.a, self.b, v, h, p, rng)
-            if clamp is not None:
-                v[clamp] = fixed
-                p[clamp] = fixed
-        return v, p
+            one_row = clamp.ndim >= 1 and clamp.size == clamp.shape[-1] == self.n_visible
+            clamp = clamp.reshape(1, -1) if one_row else full
+        chains = GibbsChains(self.W, self.a, self.b, v, key_from(rng), clamp=clamp)
+        return v, chains.run(int(steps))
 
     # -------------------------------------------------------------------- I/O
     def save(self, path, metadata: dict | None = None, *, state: dict | None = None) -> Path:

@@ -22,6 +22,10 @@ replicas, accepting with the Metropolis probability
 all replicas invariant, so the :math:`\beta = 1` replicas sample the RBM exactly in the
 limit, while states travel up and down the ladder and cross between digits at high
 temperature. :func:`tune_ladder` chooses the temperatures for a target swap acceptance.
+
+Both samplers run on rbmlib's fused Gibbs engine: all their random numbers, swap
+decisions included, are addressed by chain, rung and sweep under a key drawn from
+``rng``, so the same seed gives the same chains on any number of threads.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._kernels import gibbs_sweep
+from ._fast import GibbsChains, TemperedChains, key_from
 from .data import as_images, random_bits
 from .model import RBM
 from .rng import as_rng
@@ -130,17 +134,19 @@ class ParallelTempering:
             start = rbm._v(start)
             if start.shape[0] != self.M:
                 raise ValueError(f"start must have {self.M} rows, got {start.shape[0]}")
-            self.v = np.tile(start, (R, 1)).astype(dt)
-        self.h = np.empty((R * self.M, rbm.n_hidden), dtype=dt)
-        self.p = np.empty_like(self.v)
+            self.v = np.ascontiguousarray(np.tile(start, (R, 1)), dtype=dt)
+        self.p = np.zeros_like(self.v)
+        self._engine = TemperedChains(rbm.W, rbm.a, rbm.b, self.v, self.p, self.base, self.M, key_from(self.rng))
         self.set_betas(betas)
-        self.sweeps = 0
-        self.accepted, self.attempted = np.zeros(R - 1), np.zeros(R - 1)
+        self.accepted, self.attempted = self._engine.accepted, self._engine.attempted
 
     def set_betas(self, betas) -> None:
         """Change the ladder (same number of rungs); used while tuning it."""
         self.betas = np.asarray(betas, dtype=np.float64)
-        self._beta_rows = np.repeat(self.betas, self.M).astype(self.rbm.dtype)[:, None]
+
+    @property
+    def sweeps(self) -> int:
+        return self._engine.sweeps
 
     @property
     def n_replicas(self) -> int:
@@ -172,26 +178,17 @@ class ParallelTempering:
         ndarray, shape (n_chains,)
             The energy :math:`E(v, h)` of each :math:`\\beta = 1` chain's new joint state.
         """
-        rbm, M = self.rbm, self.M
-        g = gibbs_sweep(
-            rbm.W, rbm.a, rbm.b, self.v, self.h, self.p, self.rng, beta=self._beta_rows, base=self.base
-        ).astype(np.float64)
-        top = self._rows(self.n_replicas - 1)
-        energy = -(g[top] + self.v[top] @ self.base.astype(np.float64))
-        G = g.reshape(self.n_replicas, M)
-        u = np.log(self.rng.random((self.n_replicas - 1, M)))
-        for r in range(self.sweeps % 2, self.n_replicas - 1, 2):
-            log_ratio = (self.betas[r] - self.betas[r + 1]) * (G[r + 1] - G[r])
-            ok = np.flatnonzero(u[r] < log_ratio)
-            lo, hi = r * M + ok, (r + 1) * M + ok
-            for arr in (self.v, self.p):
-                arr[lo], arr[hi] = arr[hi], arr[lo].copy()
-            if r + 1 == self.n_replicas - 1:
-                energy[ok] = -(G[r, ok] + self.v[hi] @ self.base.astype(np.float64))
-            self.accepted[r] += len(ok)
-            self.attempted[r] += M
-        self.sweeps += 1
-        return energy
+        energy = np.empty((1, self.M))
+        self._run(1, want_p=True, energies=energy)
+        return energy[0]
+
+    def _run(self, n: int, *, want_p: bool, energies=None) -> None:
+        """``n`` sweeps (each with its swaps) in one call of the engine; :attr:`p` is set if ``want_p``.
+
+        ``energies`` (shape (n, n_chains), float64) receives each sweep's :math:`E(v, h)` at
+        :math:`\\beta = 1`. The chains are the same as after ``n`` calls of :meth:`sweep`.
+        """
+        self._engine.run(n, self.betas, want_p=want_p, energies=energies)
 
 
 def tune_ladder(
@@ -245,8 +242,7 @@ def tune_ladder(
 
     def measure(pt):
         pt.accepted[:], pt.attempted[:] = 0, 0
-        for _ in range(block):
-            pt.sweep()
+        pt._run(block, want_p=False)
         return pt.acceptance
 
     while True:
@@ -363,24 +359,26 @@ def sample(
         if betas is None:
             betas = tune_ladder(rbm, base, target=target_acceptance, rng=rng)
         pt = ParallelTempering(rbm, betas, base, n_chains, rng, start=start)
-        step, v, p = pt.sweep, (lambda: pt.v_model), (lambda: pt.p_model)
+        run, v, p = pt._run, (lambda: pt.v_model), (lambda: pt.p_model)
     else:
         state = random_bits(n_chains, rbm.n_visible, rng, dt) if start is None else rbm._v(start).copy()
         if state.shape[0] != n_chains:
             raise ValueError(f"start must have {n_chains} rows, got {state.shape[0]}")
-        h, probs = np.empty((n_chains, rbm.n_hidden), dtype=dt), np.empty_like(state)
-        # With a trace, the tempered form of the sweep at beta = 1 also returns -E(v, h).
-        ones, zeros = (np.ones((n_chains, 1), dt), np.zeros(rbm.n_visible, dt)) if trace_every else (None, None)
+        chains = GibbsChains(rbm.W, rbm.a, rbm.b, state, key_from(rng))
 
-        def step():
-            g = gibbs_sweep(rbm.W, rbm.a, rbm.b, state, h, probs, rng, beta=ones, base=zeros)
-            return None if g is None else -g
+        def run(n, *, want_p, energies=None):
+            chains.run(n, want_p=want_p, energies=energies)
 
-        v, p = (lambda: state), (lambda: probs)
+        v, p = (lambda: state), (lambda: chains.p)
         betas = np.ones(1)
+    # The engine runs whole stretches of sweeps between the sweeps where something is recorded.
+    stops = set(steps) | (set(range(trace_every, steps[-1] + 1, trace_every)) if trace_every else set())
     snapshots, trace, trace_sweeps, energy = {}, [], [], []
-    for t in range(1, steps[-1] + 1):
-        e = step()
+    done = 0
+    for t in sorted(stops):
+        e = np.empty((t - done, n_chains)) if trace_every is not None else None
+        run(t - done, want_p=t in steps, energies=e)
+        done = t
         if trace_every is not None:
             energy.append(e.astype(np.float32))
             if t % trace_every == 0:
@@ -394,7 +392,7 @@ def sample(
         snapshots,
         np.array(trace) if trace else np.zeros((0, n_chains, nv), bool),
         np.array(trace_sweeps, dtype=int),
-        np.array(energy) if energy else np.zeros((0, n_chains), np.float32),
+        np.concatenate(energy) if energy else np.zeros((0, n_chains), np.float32),
         np.asarray(betas, dtype=np.float64),
         pt.acceptance.copy() if method == "pt" else np.zeros(0),
     )

@@ -14,6 +14,7 @@ CORE = [
     "rbmlib.rng",
     "rbmlib._io",
     "rbmlib._kernels",
+    "rbmlib._fast",
     "rbmlib.data",
     "rbmlib.model",
     "rbmlib.train",

@@ -244,17 +244,3 @@ def test_recipes():
     assert recipe("assignment") == dict(n_hidden=10, epochs=10, lr=0.1, batch_size=64, method="cd", k=1)
     with pytest.raises(ValueError, match="unknown recipe"):
         recipe("nope")
-
-
-def test_prefetch_thread_does_not_change_results(monkeypatch):
-    import rbmlib.train.loop as train
-
-    data = _binary_data(500)
-    runs = []
-    for limit in (64, 0):  # random numbers drawn in a worker thread, then inline
-        monkeypatch.setattr(train, "PREFETCH_MAX_HIDDEN", limit)
-        rbm = RBM(16, 5, rng=2)
-        fit(rbm, data, epochs=2, batch_size=8, rng=3, progress=False, method="pcd", k=2)
-        runs.append(_params(rbm))
-    for x, y in zip(*runs, strict=True):
-        assert np.array_equal(x, y)

@@ -1,4 +1,8 @@
-"""One update step of rbmlib.train against the same step computed by hand."""
+"""One update step of rbmlib.train against the same step computed by hand.
+
+apply_gradient runs the fused engine's step code (the one every training batch runs) on
+phases given here, so these hand-computed steps check the engine's algebra.
+"""
 
 import numpy as np
 import pytest
@@ -6,7 +10,7 @@ from helpers_exact import random_rbm
 
 from rbmlib import RBM, fit
 from rbmlib.train import lr_factor
-from rbmlib.train.updates import Buffers, Optimizer, apply_gradient
+from rbmlib.train.updates import Optimizer, apply_gradient
 
 B, NV, NH, LR = 5, 7, 3, 0.1
 
@@ -23,11 +27,8 @@ def phases():
 
 
 def _step(rbm, phases, opt, lr=LR):
-    v_d, v_m, h_d, h_m = phases
-    buf = Buffers(B, NV, NH, np.float64)
-    buf.V[:B], buf.V[B:], buf.H[:B], buf.H[B:] = v_d, v_m, h_d, h_m
     before = {k: getattr(rbm, k).copy() for k in "Wab"}
-    apply_gradient(rbm, buf, lr, opt)
+    apply_gradient(rbm, *phases, lr, opt)
     return {k: getattr(rbm, k) - before[k] for k in "Wab"}
 
 
@@ -99,3 +100,35 @@ def test_fit_applies_the_schedule_per_batch():
     data = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(np.float32)
     _, hist = fit(RBM(6, 2, rng=0), data, epochs=2, lr=0.2, batch_size=4, lr_schedule="linear", rng=0, progress=False)
     assert [r["lr"] for r in hist] == pytest.approx([0.2 * (1 - 0.9 / 2), 0.2 * (1 - 1.9 / 2)])
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_centred_step_with_more_chains_than_data_rows_decay_and_momentum(momentum):
+    """B = 5 data rows, C = 9 model rows: each phase is averaged over its own rows."""
+    rng = np.random.default_rng(3)
+    C = 9
+    v_d, v_m = (rng.random((B, NV)) < 0.5).astype(float), (rng.random((C, NV)) < 0.5).astype(float)
+    h_d, h_m = rng.random((B, NH)), rng.random((C, NH))
+    rbm = random_rbm(NV, NH, seed=4)
+    W0 = rbm.W.copy()
+    mu, lam, decay = np.linspace(0.2, 0.7, NV), np.full(NH, 0.3), 0.02
+    vel = {"W": np.full((NV, NH), 0.01), "a": np.full(NV, -0.02), "b": np.full(NH, 0.03)}
+    opt = Optimizer(
+        momentum=momentum,
+        weight_decay=decay,
+        mu=mu.copy(),
+        lam=lam.copy(),
+        velocity={k: v.copy() for k, v in vel.items()},
+    )
+    grad_W = LR * ((v_d - mu).T @ (h_d - lam) / B - (v_m - mu).T @ (h_m - lam) / C) - LR * decay * W0
+    grad_a = LR * (v_d.sum(0) / B - v_m.sum(0) / C)
+    grad_b = LR * (h_d.sum(0) / B - h_m.sum(0) / C)
+    if momentum:
+        grad_W, grad_a, grad_b = (momentum * vel[k] + g for k, g in zip("Wab", (grad_W, grad_a, grad_b), strict=True))
+    expect = {"W": grad_W, "a": grad_a - grad_W @ lam, "b": grad_b - mu @ grad_W}
+    got = _step(rbm, (v_d, v_m, h_d, h_m), opt)
+    for k in "Wab":
+        np.testing.assert_allclose(got[k], expect[k], atol=1e-12, err_msg=k)
+    if momentum:
+        np.testing.assert_allclose(opt.velocity["W"], grad_W, atol=1e-12)
+    np.testing.assert_allclose(opt.lam, lam + 0.01 * (h_d.mean(0) - lam), atol=1e-12)

@@ -1,7 +1,7 @@
 r"""The training loop: CD-k or PCD-k over epochs of freshly binarised minibatches.
 
 CD-k estimates the model term of the gradient from a k-step Gibbs chain started at
-the data; PCD-k keeps ``batch_size`` chains running across updates (Tieleman, 2008).
+the data; PCD-k keeps ``n_chains`` chains running across updates (Tieleman, 2008).
 Optional extras, all off by default so the defaults are the assignment's plain CD-1:
 momentum, L2 weight decay, a learning-rate schedule, visible biases set from the data
 marginals, and *centering* (Montavon & Müller, 2012; Melchior et al., 2016), which
@@ -10,27 +10,29 @@ follows the gradient of the reparametrised energy
 mean and :math:`\lambda` a running mean of the hidden activations. The model itself is
 always stored in the standard parametrisation. The update itself is in
 :mod:`rbmlib.train.updates`, the resumable state in :mod:`rbmlib.train.state`.
+
+The updates run on rbmlib's fused engine: the same seed gives the same parameters on
+one thread or two, and however a run is cut into epochs, checkpoints and resumptions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ..data import as_images, binarize, uint8_thresholds
+from .._fast import key_from
+from ..data import as_images, binarize
 from ..evaluate import reconstruction_error
 from ..model import RBM
 from ..rng import as_rng
 from .state import TrainState
-from .updates import Buffers, Optimizer, apply_gradient, cd_negative, pcd_negative, positive_phase
+from .updates import Optimizer, Updater
 
 __all__ = ["fit", "TrainingDiverged", "lr_factor", "LR_SCHEDULES"]
 
@@ -40,13 +42,6 @@ LR_SCHEDULES = {
     "linear": lambda progress: max(1.0 - progress, 0.0),
     "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * progress)),
 }
-
-#: Up to this many hidden units, an epoch is dominated by random numbers and
-#: elementwise work rather than by GEMMs: BLAS then runs on one thread and the random
-#: numbers are drawn in a second thread (measured: 0.21 s instead of 0.34 s per epoch
-#: at 10 hidden units on 2 cores). Above it, BLAS keeps all cores and a second busy
-#: thread would only slow its GEMMs down.
-PREFETCH_MAX_HIDDEN = 64
 
 
 class TrainingDiverged(FloatingPointError):
@@ -84,68 +79,14 @@ def _check_settings(rbm, method, epochs, batch_size, k, lr, momentum, weight_dec
         raise ValueError("resume=True needs a checkpoint path")
 
 
-class _RandomNumbers:
-    """All random numbers of an epoch's updates, drawn chunk by chunk in a fixed order.
-
-    For small models the next chunk is drawn in a second thread while this one trains
-    (numpy releases the GIL while it fills arrays). The draws happen in the same order
-    either way, so results do not depend on timing or on the thread, and an epoch's
-    draws are all done before its checkpoint records the generator's state.
-    """
-
-    def __init__(self, x, rng, batch_size, n_chains, k, n_hidden, dtype, prefetch: bool):
-        self.x, self.rng, self.B, self.C, self.k, self.nh, self.dt = x, rng, batch_size, n_chains, k, n_hidden, dtype
-        self.pool = ThreadPoolExecutor(max_workers=1) if prefetch else None
-
-    def _draw(self, idx):
-        nb, (C, k) = len(idx) // self.B, (self.C, self.k)
-        u = (
-            uint8_thresholds(idx.shape + self.x.shape[1:], self.rng)
-            if self.x.dtype == np.uint8
-            else self.rng.random((len(idx), self.x.shape[1]), dtype=np.float32)
-        )
-        return (
-            self.x[idx],
-            u,
-            self.rng.random((nb, k, C, self.nh), dtype=self.dt),
-            self.rng.random((nb, k, C, self.x.shape[1]), dtype=self.dt),
-        )
-
-    def epoch(self, perm, n_batches: int, chunk: int):
-        """Yield ``(x, u, uh, uv)`` per batch: images, binarisation thresholds, hidden and visible uniforms."""
-        starts = list(range(0, n_batches, chunk))
-        B = self.B
-
-        def submit(c0):
-            idx = perm[c0 * B : min(c0 + chunk, n_batches) * B]
-            return self.pool.submit(self._draw, idx) if self.pool else _Done(self._draw(idx))
-
-        pending = submit(0)
-        for j in range(len(starts)):
-            xs, us, uhs, uvs = pending.result()
-            if j + 1 < len(starts):
-                pending = submit(starts[j + 1])
-            for i in range(len(uhs)):
-                yield xs[i * B : (i + 1) * B], us[i * B : (i + 1) * B], uhs[i], uvs[i]
-
-    def close(self):
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-
-
-class _Done:
-    """A finished stand-in for a Future (random numbers drawn inline)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def result(self):
-        return self.value
-
-
 def _monitor(rbm: RBM, v_train, v_held, rng) -> dict:
-    """Reconstruction error and the free-energy gap on fixed monitor sets."""
-    with np.errstate(over="ignore", invalid="ignore"):
+    """Reconstruction error and the free-energy gap on fixed monitor sets.
+
+    Its products run on one BLAS thread: idle BLAS workers keep spinning for about 0.1 s
+    after a multi-threaded product and would slow the next epoch's first chunk (a
+    10-hidden-unit epoch took 0.39 s instead of 0.17 s right after one).
+    """
+    with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(limits=1, user_api="blas"):
         row = {
             "recon_error": reconstruction_error(rbm, v_train, rng=rng),
             "fe_train": float(rbm.free_energy(v_train).mean()),
@@ -212,7 +153,8 @@ def fit(
         negative phase averages over all of them, the positive phase over the
         minibatch; more chains give a less noisy estimate of the model's expectation.
     rng : None, int or numpy.random.Generator
-        Source of all randomness; the same seed gives bit-identical parameters.
+        Source of all randomness; the same seed gives bit-identical parameters, on any
+        number of threads.
     momentum : float
         Momentum coefficient (0 = plain SGD).
     weight_decay : float
@@ -261,12 +203,17 @@ def fit(
         if not isinstance(n_chains, (int, np.integer)) or isinstance(n_chains, bool) or n_chains < 1:
             raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
     x = as_images(images, rbm.n_visible, keep_uint8=True)
+    for name in "Wab":  # the engine updates the parameters in place
+        arr = getattr(rbm, name)
+        if not (arr.flags.c_contiguous and arr.flags.writeable):
+            setattr(rbm, name, np.array(arr, order="C"))
     n, B, nh, dt = x.shape[0], int(batch_size), rbm.n_hidden, rbm.dtype
     C = B if n_chains is None else int(n_chains)
     if B > n:
         raise ValueError(f"batch_size ({B}) is larger than the number of images ({n})")
     rng = as_rng(rng)
     mon_rng = np.random.default_rng(rng.integers(2**63))
+    key = key_from(rng)
     config = dict(
         n_visible=rbm.n_visible,
         n_hidden=nh,
@@ -300,7 +247,7 @@ def fit(
         lam=np.full(nh, 0.5, dtype=dt) if centering else None,
         velocity={k_: np.zeros_like(getattr(rbm, k_)) for k_ in "Wab"} if momentum else None,
     )
-    state = TrainState(config, rng, mon_rng, opt, chains=np.zeros((C, nh), dtype=dt) if method == "pcd" else None)
+    state = TrainState(config, rng, mon_rng, key, opt, chains=np.zeros((C, nh), dtype=dt) if method == "pcd" else None)
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if resume and ckpt.exists():
         state.restore(ckpt, rbm)
@@ -311,37 +258,24 @@ def fit(
         if method == "pcd":
             state.chains[:] = rng.random((C, nh), dtype=dt) < 0.5
 
-    buf = Buffers(B, rbm.n_visible, nh, dt, n_chains=C)
+    images_c = np.ascontiguousarray(x, dtype=np.uint8 if x.dtype == np.uint8 else np.float32)
+    updater = Updater(rbm, batch_size=B, k=int(k), opt=state.opt, key=state.key, chains=state.chains)
     n_batches = n // B  # the last partial batch is dropped
-    chunk = max(1, 1024 // B)  # batches whose random numbers are drawn together
-    prefetch = nh <= PREFETCH_MAX_HIDDEN and (os.cpu_count() or 1) > 1
-    numbers = _RandomNumbers(x, rng, B, C, k, nh, dt, prefetch)
     good = (rbm.W.copy(), rbm.a.copy(), rbm.b.copy())
     start_epoch = len(state.history)
     bar = (
         tqdm(total=(epochs - start_epoch) * n_batches, desc="training", unit="batch", leave=True) if progress else None
     )
     with contextlib.ExitStack() as stack:
-        stack.callback(numbers.close)
         if bar is not None:
             stack.callback(bar.close)
-        if prefetch:
-            stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
                 perm = rng.permutation(n)
-                for i, (xb, ub, uh, uv) in enumerate(numbers.epoch(perm, n_batches, chunk)):
-                    lr_now = lr * lr_factor(lr_schedule, (epoch + i / n_batches) / epochs)
-                    np.less(ub, xb, out=buf.v_data, casting="unsafe")  # fresh binarisation
-                    positive_phase(rbm, buf)
-                    if method == "cd":
-                        cd_negative(rbm, buf, uh, uv)
-                    else:
-                        pcd_negative(rbm, buf, state.chains, uh, uv)
-                    apply_gradient(rbm, buf, lr_now, opt)
-                    if bar is not None:
-                        bar.update(1)
+                lrs = [lr * lr_factor(lr_schedule, (epoch + i / n_batches) / epochs) for i in range(n_batches)]
+                updater.run(images_c, perm, lrs, epoch * n_batches, done=bar.update if bar is not None else None)
+                lr_now = lrs[-1]
                 if not all(np.isfinite(p).all() for p in (rbm.W, rbm.a, rbm.b)):
                     raise _diverged(epoch, "W, a or b", lr)
                 row = {

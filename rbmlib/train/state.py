@@ -3,7 +3,9 @@
 A checkpoint is an ordinary model file (:meth:`rbmlib.model.RBM.save`): it loads as the
 model of the last completed epoch, and it carries the training state as extra arrays
 (``state=``) and the generators' states in its metadata, so that a resumed run gives
-exactly the parameters of an uninterrupted one.
+exactly the parameters of an uninterrupted one. The random numbers of training are
+addressed by the Philox ``key`` and the global batch index, so the key and the generators'
+states are all the randomness a checkpoint needs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._fast import key_from
 from ..model import RBM, load_state
 from .updates import Optimizer
 
@@ -42,7 +45,9 @@ class TrainState:
     config : dict
         The run's settings (saved as ``metadata['config']``).
     rng, mon_rng : numpy.random.Generator
-        Training and monitoring randomness.
+        Training randomness (shuffles, chain starts) and monitoring randomness.
+    key : tuple of int
+        Philox key of the updates' random numbers (:mod:`rbmlib.train.updates`).
     opt : Optimizer
         Momentum velocities and centering offsets.
     chains : ndarray or None, shape (n_chains, n_hidden)
@@ -54,6 +59,7 @@ class TrainState:
     config: dict
     rng: np.random.Generator
     mon_rng: np.random.Generator
+    key: tuple
     opt: Optimizer
     chains: np.ndarray | None = None
     history: list = field(default_factory=list)
@@ -73,7 +79,11 @@ class TrainState:
         meta = {
             "config": self.config,
             "history": self.history,
-            "train_state": {"rng": self.rng.bit_generator.state, "mon_rng": self.mon_rng.bit_generator.state},
+            "train_state": {
+                "rng": self.rng.bit_generator.state,
+                "mon_rng": self.mon_rng.bit_generator.state,
+                "key": list(self.key),
+            },
         }
         checkpoint = rbm.copy()
         checkpoint.save(path, meta, state=self._arrays())
@@ -106,6 +116,9 @@ class TrainState:
         self.history = list(saved.metadata.get("history", []))
         self.rng.bit_generator.state = gens["rng"]
         self.mon_rng.bit_generator.state = gens["mon_rng"]
+        # Checkpoints of rbmlib < 0.3 hold no key: such a run goes on with a key drawn from
+        # its restored generator (reproducible, though not the bits an older rbmlib gave).
+        self.key = tuple(int(k) for k in gens["key"]) if "key" in gens else key_from(self.rng)
         if self.opt.velocity is not None:
             self.opt.velocity = {k: arrays[f"vel_{k}"] for k in ("W", "a", "b")}
         if self.opt.lam is not None:

@@ -1,4 +1,4 @@
-r"""One parameter update of CD-k or PCD-k, written into preallocated buffers.
+r"""One parameter update of CD-k or PCD-k: the step's algebra, and the engine that runs updates.
 
 The log-likelihood gradient of a binary RBM is a difference of two expectations,
 
@@ -9,10 +9,15 @@ The log-likelihood gradient of a binary RBM is a difference of two expectations,
 
 with :math:`h_j` replaced by :math:`p(h_j = 1 \mid v)` in both terms. An update takes a
 binarised minibatch :math:`v^{(0)}` (the positive phase), runs Gibbs sweeps for the
-negative phase (:func:`cd_negative` from the data, :func:`pcd_negative` from
-persistent chains) and applies the step (:func:`apply_gradient`). The buffers hold
-the two phases stacked, ``V = [v_data; v_model]`` and ``H = [p(h|v_data); p(h|v_model)]``,
-so that one GEMM :math:`V^\top H'` gives the whole weight gradient.
+negative phase (CD-k: ``k`` sweeps from the data; PCD-k: ``k`` sweeps continuing
+persistent chains) and applies the step (:func:`apply_gradient` gives its formula). The
+phases are stacked, ``V = [v_data; v_model]`` and ``H = [p(h|v_data); p(h|v_model)]``, so
+that one matrix product :math:`V^\top H'` gives the whole weight step.
+
+:class:`Updater` runs whole runs of updates on rbmlib's fused engine (sampling, step and
+the next batch's binarisation in one compiled loop per chunk of batches, with random
+numbers that do not depend on the number of threads); :func:`apply_gradient` runs the
+same step code on phases given by the caller, which is how the tests check it by hand.
 """
 
 from __future__ import annotations
@@ -21,27 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels import sigmoid
+from .._fast import TrainKernel
+from .._fast import apply_gradient as _apply_gradient
 from ..model import RBM
 
-__all__ = ["Buffers", "Optimizer", "positive_phase", "cd_negative", "pcd_negative", "apply_gradient"]
-
-
-class Buffers:
-    """Preallocated arrays of one update: ``batch_size`` data rows (``B``) and ``n_chains`` model rows (``C``)."""
-
-    def __init__(self, batch_size: int, n_visible: int, n_hidden: int, dtype, n_chains: int | None = None):
-        B = self.B = int(batch_size)
-        C = self.C = B if n_chains is None else int(n_chains)
-        self.V = np.empty((B + C, n_visible), dtype=dtype)  # [v_data; v_model]
-        self.H = np.empty((B + C, n_hidden), dtype=dtype)  # [p(h|v_data); p(h|v_model)]
-        self.pv = np.empty((C, n_visible), dtype=dtype)  # p(v|h) of a sweep
-        self.h = np.empty((C, n_hidden), dtype=dtype)  # sampled h of a sweep
-        self.dW = np.empty((n_visible, n_hidden), dtype=dtype)
-
-    @property
-    def v_data(self):
-        return self.V[: self.B]
+__all__ = ["Optimizer", "Updater", "apply_gradient"]
 
 
 @dataclass
@@ -57,9 +46,9 @@ class Optimizer:
     mu, lam : ndarray or None
         Centering offsets (Montavon & Müller, 2012; Melchior et al., 2016): the data
         mean of :math:`v` (fixed) and a running mean of :math:`p(h \mid v_{\text{data}})`
-        (rate :attr:`lam_rate`). ``None`` for the standard gradient.
+        (rate :attr:`lam_rate`), in the model's dtype. ``None`` for the standard gradient.
     velocity : dict or None
-        ``W``, ``a``, ``b`` velocities (when ``momentum > 0``).
+        ``W``, ``a``, ``b`` velocities (when ``momentum > 0``), in the model's dtype.
     """
 
     momentum: float = 0.0
@@ -73,55 +62,19 @@ class Optimizer:
     def centering(self) -> bool:
         return self.mu is not None
 
-
-def positive_phase(rbm: RBM, buf: Buffers) -> np.ndarray:
-    """:math:`p(h \\mid v^{(0)})` of the minibatch in ``buf.V[:B]``, written to ``buf.H[:B]``."""
-    ph0 = buf.H[: buf.B]
-    np.dot(buf.v_data, rbm.W, out=ph0)
-    ph0 += rbm.b
-    return sigmoid(ph0, out=ph0)
-
-
-def _sweeps(rbm: RBM, h, uh, uv, buf: Buffers) -> np.ndarray:
-    """Gibbs sweeps :math:`h \\to v \\to h` from ``h``, one per row of ``uv``.
-
-    Leaves :math:`v^{(k)}` in ``buf.V[B:]`` and :math:`p(h \\mid v^{(k)})` in ``buf.H[B:]``.
-    ``uh`` holds the uniforms of the hidden samples after each sweep (as many as
-    ``uv`` for PCD; one fewer for CD, whose last hidden sample is not needed).
-    Returns the last hidden sample (or ``h`` unchanged if none was drawn).
-    """
-    B = buf.B
-    vk, phk = buf.V[B:], buf.H[B:]
-    for step in range(len(uv)):
-        np.dot(h, rbm.W.T, out=buf.pv)
-        buf.pv += rbm.a
-        sigmoid(buf.pv, out=buf.pv)
-        np.less(uv[step], buf.pv, out=vk, casting="unsafe")
-        np.dot(vk, rbm.W, out=phk)
-        phk += rbm.b
-        sigmoid(phk, out=phk)
-        if step < len(uh):
-            h = np.less(uh[step], phk, out=buf.h, casting="unsafe")
-    return h
+    def _kwargs(self) -> dict:
+        return dict(
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            mu=self.mu,
+            lam=self.lam,
+            lam_rate=self.lam_rate,
+            velocity=self.velocity,
+        )
 
 
-def cd_negative(rbm: RBM, buf: Buffers, uh, uv) -> None:
-    """CD-k: ``k = len(uv)`` sweeps from :math:`h^{(0)} \\sim p(h \\mid v^{(0)})` (``uh[0]``).
-
-    Call after :func:`positive_phase`; needs ``C = B``. ``uh`` has shape ``(k, B, n_hidden)``,
-    ``uv`` ``(k, B, n_visible)``: uniforms on [0, 1).
-    """
-    h0 = np.less(uh[0], buf.H[: buf.B], out=buf.h, casting="unsafe")
-    _sweeps(rbm, h0, uh[1:], uv, buf)
-
-
-def pcd_negative(rbm: RBM, buf: Buffers, chains: np.ndarray, uh, uv) -> None:
-    """PCD-k: ``k = len(uv)`` sweeps continuing the persistent hidden states ``chains`` (``C`` rows, in place)."""
-    chains[:] = _sweeps(rbm, chains, uh, uv, buf)
-
-
-def apply_gradient(rbm: RBM, buf: Buffers, lr: float, opt: Optimizer) -> None:
-    r"""Apply one step of the (centred) gradient held in the buffers to ``rbm``, in place.
+def apply_gradient(rbm: RBM, v_data, v_model, h_data, h_model, lr: float, opt: Optimizer) -> None:
+    r"""Apply one step of the (centred) gradient of the given phases to ``rbm``, in place.
 
     With :math:`B` data rows and :math:`C` model rows,
 
@@ -137,35 +90,67 @@ def apply_gradient(rbm: RBM, buf: Buffers, lr: float, opt: Optimizer) -> None:
     is the step. A centred step is mapped back to the standard biases by
     :math:`a \mathrel{-}= \Delta W \lambda` and :math:`b \mathrel{-}= \mu^\top \Delta W`,
     and :math:`\lambda` then moves towards the minibatch mean of :math:`p(h \mid v)` by
-    ``opt.lam_rate``. The buffers are overwritten.
+    ``opt.lam_rate``. This is the code that :class:`Updater` runs after its sweeps.
+
+    Parameters
+    ----------
+    rbm : RBM
+        Updated in place (its arrays must be writable and C-contiguous).
+    v_data : array_like, shape (B, n_visible)
+    v_model : array_like, shape (C, n_visible)
+    h_data : array_like, shape (B, n_hidden)
+        :math:`p(h \mid v)` of the data rows.
+    h_model : array_like, shape (C, n_hidden)
+        :math:`p(h \mid v)` of the model rows.
+    lr : float
+    opt : Optimizer
+        Its ``lam`` and ``velocity`` are updated in place.
     """
-    B, V, H, dt = buf.B, buf.V, buf.H, rbm.dtype.type
-    s_data, s_model = dt(lr / B), dt(lr / buf.C)
-    da = V[:B].sum(axis=0) * s_data - V[B:].sum(axis=0) * s_model
-    db = H[:B].sum(axis=0) * s_data - H[B:].sum(axis=0) * s_model
-    if opt.centering:
-        ph0_mean = H[:B].mean(axis=0)
-        V -= opt.mu  # the gradient becomes sum (v - mu)(h - lam)^T
-        H[:B] -= opt.lam
-        np.subtract(opt.lam, H[B:], out=H[B:])
-    else:
-        np.negative(H[B:], out=H[B:])
-    H[:B] *= s_data
-    H[B:] *= s_model
-    np.dot(V.T, H, out=buf.dW)  # both phases in one GEMM
-    step_W = buf.dW
-    if opt.weight_decay:
-        step_W -= dt(lr * opt.weight_decay) * rbm.W
-    if opt.momentum:
-        vel = opt.velocity
-        for name, grad in (("W", step_W), ("a", da), ("b", db)):
-            vel[name] *= dt(opt.momentum)
-            vel[name] += grad
-        step_W, da, db = vel["W"], vel["a"].copy(), vel["b"].copy()
-    if opt.centering:
-        da -= step_W @ opt.lam
-        db -= opt.mu @ step_W
-        opt.lam += dt(opt.lam_rate) * (ph0_mean - opt.lam)
-    rbm.W += step_W
-    rbm.a += da
-    rbm.b += db
+    dt = rbm.dtype
+    V = np.concatenate([np.asarray(v_data, dt), np.asarray(v_model, dt)])
+    H = np.concatenate([np.asarray(h_data, dt), np.asarray(h_model, dt)])
+    _apply_gradient(rbm.W, rbm.a, rbm.b, V, H, len(v_data), lr, **opt._kwargs())
+
+
+class Updater:
+    """CD-k or PCD-k updates of an RBM's parameters, in place, on the fused engine.
+
+    Parameters
+    ----------
+    rbm : RBM
+        Its ``W``, ``a``, ``b`` must be writable and C-contiguous; they are updated in place.
+    batch_size : int
+        Data rows per update.
+    k : int
+        Gibbs sweeps per update.
+    opt : Optimizer
+    key : tuple of int
+        Philox key of all random numbers (binarisation, sweeps).
+    chains : ndarray, shape (n_chains, n_hidden), optional
+        PCD's persistent hidden states (advanced in place); ``None`` for CD.
+    """
+
+    def __init__(self, rbm: RBM, *, batch_size: int, k: int, opt: Optimizer, key, chains=None):
+        self.kernel = TrainKernel(
+            rbm.W, rbm.a, rbm.b, batch_size=batch_size, k=k, chains=chains, key=key, **opt._kwargs()
+        )
+
+    def run(self, images, perm, lrs, iteration: int, done=None) -> None:
+        """Updates on the minibatches ``images[perm[t*B:(t+1)*B]]`` at the learning rates ``lrs[t]``.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, n_visible), uint8 or float32, C-contiguous
+            ``uint8`` grey values (a pixel is 1 with probability :math:`x/255`) or
+            probabilities; each batch is binarised afresh.
+        perm : ndarray of int
+            Image indices, ``B`` per update.
+        lrs : array_like of float, shape (n_updates,)
+        iteration : int
+            Global index of the first update: batch ``t`` draws its random numbers with
+            the counter ``iteration + t``, so a run cut anywhere (epochs, checkpoints)
+            gives the same bits.
+        done : callable, optional
+            ``done(n)`` after every ``n`` updates (a progress bar).
+        """
+        self.kernel.run(images, perm, lrs, iteration, done)
