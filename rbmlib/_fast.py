@@ -697,6 +697,16 @@ def _fetch_add(typingctx, arr, idx, val):
     return types.int64(arr, idx, val), codegen
 
 
+@nb.njit(**_OPT)
+def _next_block(counter, nblk, R, N):
+    """Claim the next block of ``R`` rows of ``N`` (shared ``counter``): (first row, rows), or (0, 0) when done."""
+    j = _fetch_add(counter, 0, 1)
+    if j >= nblk:
+        return 0, 0
+    r0 = j * R
+    return r0, min(N, r0 + R) - r0
+
+
 # ============================================================ plain Gibbs sweeps
 def _gibbs(V, P, W, a, b, k, sweep0, k0, k1, counter, nslots, HP, HS, PV, U, want_p, clamp, want_e, E):
     """``k`` sweeps v -> h -> v of the chains V (N, nv), in place, in blocks of HP.shape[1] rows.
@@ -717,11 +727,9 @@ def _gibbs(V, P, W, a, b, k, sweep0, k0, k1, counter, nslots, HP, HS, PV, U, wan
         pv = PV[s]
         u = U[s]
         while True:
-            j = _fetch_add(counter, 0, 1)
-            if j >= nblk:
+            r0, m = _next_block(counter, nblk, R, N)
+            if m == 0:
                 break
-            r0 = j * R
-            m = min(N, r0 + R) - r0
             for t in range(k):
                 sw = sweep0 + t
                 _mm(V[r0 : r0 + m], W, hp[:m])
@@ -886,11 +894,9 @@ def _tempered(V, P, W, a, b, beta, base, betas, M, k, sweep0, k0, k1, counter, n
             u = U[s]
             one = V.dtype.type(1.0)
             while True:
-                j = _fetch_add(counter, 0, 1)
-                if j >= nblk:
+                r0, m = _next_block(counter, nblk, R, N)
+                if m == 0:
                     break
-                r0 = j * R
-                m = min(N, r0 + R) - r0
                 _mm(V[r0 : r0 + m], W, hp[:m])
                 for i in range(m):
                     be = beta[r0 + i]
@@ -1024,6 +1030,22 @@ class TemperedChains:
 # Ht = [lr/B (h_d - lam); lr/C (lam - h_m)], so that the weight step is Vc^T Ht, one GEMM
 # fused with the update through its beta (which saves a pass over W per batch).
 @nb.njit(**_OPT)
+def _sum_and_scale(H, r0, r1, c0, c1, acc, scale, centering, lm):
+    """acc += the column sums of H[r0:r1, c0:c1]; then those entries <- scale (h - lam), or scale h."""
+    n = c1 - c0
+    for r in range(r0, r1):
+        hr = H[r, c0:c1]
+        if centering:
+            for c in range(n):
+                acc[c] += hr[c]
+                hr[c] = scale * (hr[c] - lm[c])
+        else:
+            for c in range(n):
+                acc[c] += hr[c]
+                hr[c] = scale * hr[c]
+
+
+@nb.njit(**_OPT)
 def _prep_cols(j, c0, c1, H, B, sd, sm, centering, lam, SH, PH, gp):
     """Hidden columns c0:c1: raw sums (PH: data, SH: the bias step), then H <- Ht; gp[j] = Ht[:, c0:c1] lam[c0:c1]."""
     f = H.dtype.type
@@ -1035,26 +1057,10 @@ def _prep_cols(j, c0, c1, H, B, sd, sm, centering, lam, SH, PH, gp):
     ph[:] = 0.0
     sh[:] = 0.0
     N = H.shape[0]
-    for r in range(B):  # raw sums and the transform in one pass
-        hr = H[r, c0:c1]
-        if centering:
-            for c in range(n):
-                ph[c] += hr[c]
-                hr[c] = sd * (hr[c] - lm[c])
-        else:
-            for c in range(n):
-                ph[c] += hr[c]
-                hr[c] = sd * hr[c]
-    for r in range(B, N):
-        hr = H[r, c0:c1]
-        if centering:
-            for c in range(n):
-                sh[c] += hr[c]
-                hr[c] = sm * (lm[c] - hr[c])
-        else:
-            for c in range(n):
-                sh[c] += hr[c]
-                hr[c] = -sm * hr[c]
+    # Raw sums and the transform in one pass; for the model rows, (-sm) (h - lam) is bit for bit
+    # sm (lam - h): IEEE negation is exact.
+    _sum_and_scale(H, 0, B, c0, c1, ph, sd, centering, lm)
+    _sum_and_scale(H, B, N, c0, c1, sh, -sm, centering, lm)
     for c in range(n):
         sh[c] = sd * ph[c] - sm * sh[c]
     if centering:

@@ -218,17 +218,10 @@ def recall_estimates(
 
     Parameters
     ----------
-    rbm : RBM
-    images : array_like, shape (N, n_visible)
-        Binary images (0/1); ``uint8`` or probability images are binarised first.
-    mask : array_like of bool, shape (n_visible,) or (N, n_visible)
-        True where a pixel is known and clamped.
-    steps : int
-        Gibbs steps per chain, burn-in included.
+    rbm, images, mask, steps, chains
+        As :func:`clamped_chains` (``steps`` per chain, burn-in included).
     burn_in : int, optional
         Steps discarded before averaging (default ``steps // 2``).
-    chains : int
-        Independent chains per image.
     classifier : object with ``predict(images) -> labels``, optional
         Labels the completions for the ``"vote"`` estimator (e.g.
         :func:`rbmlib.metrics.classifier.load_classifier`); without it there is no vote.

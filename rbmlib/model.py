@@ -156,13 +156,8 @@ class RBM:
     def visible_probs(self, h) -> np.ndarray:
         r""":math:`p(v_i=1 \mid h) = \sigma(a_i + (W h)_i)` — the assignment's ``SampleVisibleProb``.
 
-        Parameters
-        ----------
-        h : array_like, shape (N, n_hidden)
-
-        Returns
-        -------
-        ndarray, shape (N, n_visible)
+        Takes hidden states ``h`` of shape (N, n_hidden) and returns the (N, n_visible)
+        probabilities, the mirror image of :meth:`hidden_probs`.
         """
         return sigmoid(self._h(h) @ self.W.T + self.a)
 

@@ -172,32 +172,14 @@ class DigitClassifier:
         return out
 
     def predict_proba(self, images, batch_size=4096):
-        """Class probabilities :math:`p(y \\mid x)`.
+        """Class probabilities :math:`p(y \\mid x)`, shape (N, n_classes), rows summing to one.
 
-        Parameters
-        ----------
-        images : array_like, shape (N, 784) or (784,)
-        batch_size : int
-
-        Returns
-        -------
-        ndarray, shape (N, n_classes), float32
-            Rows sum to one.
+        Arguments as :meth:`predict_log_proba`.
         """
         return np.exp(self.predict_log_proba(images, batch_size=batch_size))
 
     def predict(self, images, batch_size=4096):
-        """Most probable digit of every image.
-
-        Parameters
-        ----------
-        images : array_like, shape (N, 784) or (784,)
-        batch_size : int
-
-        Returns
-        -------
-        ndarray, shape (N,), int64
-        """
+        """Most probable digit of every image, shape (N,), int64 (arguments as :meth:`predict_log_proba`)."""
         return np.argmax(self.predict_log_proba(images, batch_size=batch_size), axis=1)
 
     def accuracy(self, images, labels):
