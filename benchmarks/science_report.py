@@ -71,6 +71,7 @@ def section_log_likelihood(ctx, out):
                 "test LL (AIS / exact)": ev["test_log_likelihood"],
                 "AIS seed spread of log Z": ev.get("ais_seeds.spread"),
                 "test LL (reverse AIS, pessimistic)": ev.get("test_log_likelihood_pessimistic"),
+                "reverse start at equilibrium": ev.get("reverse_ais_consistent"),
             }
         )
     print(Table(rows, floatfmt=".2f").render("github"), "\n")

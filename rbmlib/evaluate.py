@@ -40,6 +40,7 @@ __all__ = [
     "log_likelihood",
     "reconstruction_error",
     "evaluate_model",
+    "reverse_ais_consistent",
     "exact_log_probs",
     "log_likelihood_gradient",
     "beta_schedule",
@@ -423,7 +424,9 @@ def evaluate_model(
         ``n_visible``, ``n_hidden``, ``n_test``, ``test_binarize_seed``,
         ``mean_neg_free_energy``, ``log_z`` (:meth:`LogZ.to_dict`), ``test_log_likelihood``;
         with AIS also ``test_log_likelihood_interval``, ``ais_seeds`` (when > 1),
-        ``reverse_ais`` and ``test_log_likelihood_pessimistic``.
+        ``reverse_ais``, ``test_log_likelihood_pessimistic`` and ``reverse_ais_consistent``
+        (:func:`reverse_ais_consistent`: False when the reverse chains' starts were
+        evidently not at equilibrium, so that the pessimistic value is no bound).
     """
     v = binarize_fixed(as_images(test_images, rbm.n_visible, name="test_images", keep_uint8=True))
     fe = float(-rbm.free_energy(v).astype(np.float64).mean())
@@ -459,7 +462,29 @@ def evaluate_model(
         rev = log_partition(rbm, "reverse_ais", data=train_images, n_runs=ais_runs, n_betas=ais_betas, rng=gens[-1])
         out["reverse_ais"] = rev.to_dict()
         out["test_log_likelihood_pessimistic"] = log_likelihood(rbm, v, rev)
+        out["reverse_ais_consistent"] = reverse_ais_consistent(lz, rev)
     return out
+
+
+def reverse_ais_consistent(forward: LogZ, reverse: LogZ, n_sigma: float = 3.0) -> bool:
+    r"""Whether a reverse AIS estimate is compatible with a forward one.
+
+    In expectation forward AIS underestimates :math:`\log Z` and reverse AIS, started
+    from exact model samples, overestimates it. A reverse estimate more than
+    ``n_sigma`` combined standard errors *below* the forward one therefore means that
+    its starting samples were not the model's equilibrium (e.g. chains trapped in a
+    metastable region): its "pessimistic" log-likelihood is then not a bound.
+    The converse does not hold: passing this check does not prove equilibrium.
+
+    Parameters
+    ----------
+    forward, reverse : LogZ
+        Estimates from :func:`log_partition` with ``"ais"`` and ``"reverse_ais"``.
+    n_sigma : float
+        Tolerance in combined standard errors.
+    """
+    tol = n_sigma * float(np.hypot(forward.stderr, reverse.stderr))
+    return bool(reverse.log_z >= forward.log_z - tol)
 
 
 # ------------------------------------------------------------------ weight images

@@ -177,6 +177,7 @@ def test_evaluate_model_ais_branch(monkeypatch):
     monkeypatch.setattr(ev, "MAX_EXACT_UNITS", 4)
     out = ev.evaluate_model(rbm, test, train, rng=0, ais_runs=200, ais_betas=2000, ais_seeds=3, reverse=True)
     assert out["log_z"]["method"] == "ais" and out["reverse_ais"]["method"] == "reverse_ais"
+    assert out["reverse_ais_consistent"]
     assert abs(out["log_z"]["log_z"] - exact["log_z"]["log_z"]) < 0.05
     assert abs(out["test_log_likelihood"] - exact["test_log_likelihood"]) < 0.05
     assert abs(out["test_log_likelihood_pessimistic"] - exact["test_log_likelihood"]) < 0.1
@@ -185,3 +186,15 @@ def test_evaluate_model_ais_branch(monkeypatch):
     assert len(out["ais_seeds"]["log_z"]) == 3 and 0 < out["ais_seeds"]["spread"] < 0.1
     ll = -rbm.free_energy(binarize_fixed(test)).mean() - exact["log_z"]["log_z"]
     assert exact["test_log_likelihood"] == pytest.approx(ll)
+
+
+def test_reverse_ais_consistency_rule():
+    """Reverse AIS may lie above forward AIS (both are then bounds in expectation) or below it
+    by sampling noise; far below, its starts were not model samples."""
+    from rbmlib.evaluate import LogZ, reverse_ais_consistent
+
+    fwd = LogZ(log_z=100.0, stderr=0.3, method="ais")
+    assert reverse_ais_consistent(fwd, LogZ(log_z=101.0, stderr=0.4, method="reverse_ais"))
+    assert reverse_ais_consistent(fwd, LogZ(log_z=99.0, stderr=0.4, method="reverse_ais"))  # 2 sigma below
+    assert not reverse_ais_consistent(fwd, LogZ(log_z=98.0, stderr=0.4, method="reverse_ais"))  # 4 sigma below
+    assert not reverse_ais_consistent(fwd, LogZ(log_z=99.0, stderr=0.4, method="reverse_ais"), n_sigma=1.0)

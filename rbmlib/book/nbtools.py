@@ -71,7 +71,7 @@ def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
     # binarisation (or other test images) is not answered from a stale cache.
     v = binarize_fixed(test_images)
     digest = _digest(v.astype(np.uint8))
-    key = dict(params, test_digest=digest, n_train=0 if train_images is None else len(train_images))
+    key = dict(params, test_digest=digest, n_train=0 if train_images is None else len(train_images), schema=2)
     return cached_result(
         "evaluate", rbm, key, lambda: flatten(evaluate_model(rbm, test_images, train_images, **params))
     )
