@@ -542,7 +542,7 @@ def max_threads() -> int:
     per parallel region and must not be entered from two Python threads at once; the
     kernels then run on one thread, with the same results.
     """
-    forced = getattr(_forced, "n", None)
+    forced = _fixed_threads()
     if forced is not None:
         return forced
     n = min(nb.config.NUMBA_NUM_THREADS, MAX_THREADS)
@@ -612,7 +612,6 @@ class Chooser:
         self.n, self.interval, self.next_probe, self.best = 0, 8, 8, self.modes[0]
         self.probing = False
         self.chunk_seconds = chunk_seconds
-        self.log = deque(maxlen=1000)  # (threads, units) of the latest chunks, for the curious
 
     def _pick(self) -> int:
         self.n += 1
@@ -659,7 +658,6 @@ class Chooser:
                 t0 = time.perf_counter()
                 fn(t, m, T)
                 self._record(T, (time.perf_counter() - t0) / m)
-            self.log.append((T, m))
             if done is not None:
                 done(m)
             t += m
@@ -771,6 +769,11 @@ class _Scratch:
         self.PV = np.empty((slots, rows, nv), dtype)
         self.U = np.empty((slots, _random_width(max(nv, nh))), np.uint32)
 
+    @classmethod
+    def reuse(cls, current, slots: int, rows: int, nv: int, nh: int, dtype):
+        """``current`` if it has room for ``slots`` threads, else new buffers."""
+        return current if current is not None and current.HP.shape[0] >= slots else cls(slots, rows, nv, nh, dtype)
+
 
 def _contiguous(x, dtype):
     return np.ascontiguousarray(x, dtype=dtype)
@@ -846,9 +849,7 @@ class GibbsChains:
         fixed = _fixed_threads()
         T = fixed if fixed is not None else max_threads()
         T = max(1, min(T, nblk))
-        if self._scratch is None or self._scratch.HP.shape[0] < T:
-            self._scratch = _Scratch(T, min(N, R), nv, nh, self.v.dtype)
-        sc = self._scratch
+        sc = self._scratch = _Scratch.reuse(self._scratch, T, min(N, R), nv, nh, self.v.dtype)
         want_e = energies is not None
         done, m = 0, 1
         while done < k:  # calls of about 0.25 s, so that Ctrl-C is seen between them (same chains)
@@ -1008,9 +1009,7 @@ class TemperedChains:
         E = np.empty((0, 0)) if energies is None else energies
 
         def chunk(t0, m, T):
-            if self._scratch is None or self._scratch.HP.shape[0] < T:
-                self._scratch = _Scratch(T, min(N, R), nv, nh, self.v.dtype)
-            sc = self._scratch
+            sc = self._scratch = _Scratch.reuse(self._scratch, T, min(N, R), nv, nh, self.v.dtype)
             last = t0 + m == k
             args = (self.v, self.p, self.W, self.a, self.b, beta_rows, self.base, betas, self.M, m, self.sweeps)
             args += (*self.key, np.zeros(1, np.int64), T, sc.HP, sc.HS, sc.PV, sc.U, self.G)

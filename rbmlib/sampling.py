@@ -365,10 +365,7 @@ def sample(
         if state.shape[0] != n_chains:
             raise ValueError(f"start must have {n_chains} rows, got {state.shape[0]}")
         chains = GibbsChains(rbm.W, rbm.a, rbm.b, state, key_from(rng))
-
-        def run(n, *, want_p, energies=None):
-            chains.run(n, want_p=want_p, energies=energies)
-
+        run = chains.run
         v, p = (lambda: state), (lambda: chains.p)
         betas = np.ones(1)
     # The engine runs whole stretches of sweeps between the sweeps where something is recorded.

@@ -71,6 +71,8 @@ def cached_evaluation(rbm, test_images, train_images=None, **params) -> dict:
     # binarisation (or other test images) is not answered from a stale cache.
     v = binarize_fixed(test_images)
     digest = _digest(v.astype(np.uint8))
+    # ``schema`` counts changes of evaluate_model's output (2: reverse_ais_consistent) made
+    # without a change of training, which TRAINING_VERSION in every result key already covers.
     key = dict(params, test_digest=digest, n_train=0 if train_images is None else len(train_images), schema=2)
     return cached_result(
         "evaluate", rbm, key, lambda: flatten(evaluate_model(rbm, test_images, train_images, **params))
