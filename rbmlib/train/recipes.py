@@ -23,8 +23,9 @@ RECIPES: dict[str, dict] = {
     ),
 }
 # Centred PCD-1 with 256 persistent chains for minibatches of 64: the negative phase averages over four
-# times as many chains, which fixes the class proportions of the model's equilibrium (measured in the
-# README and the Resampling chapter); the learning rate doubles.
+# times as many chains and the learning rate doubles. Chosen for its test log-likelihood (-84.5 nats
+# against pcd64's -85.6); it does not bring the equilibrium's class proportions to MNIST's (see the
+# README's recipe search and the Resampling chapter).
 RECIPES["best"] = dict(RECIPES["pcd64"], epochs=280, lr=0.02, n_chains=256)
 
 
