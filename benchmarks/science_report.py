@@ -144,23 +144,23 @@ def section_recall(ctx, out):
     n_img, x_test, y_test, x_train, y_train = ctx["n_img"], ctx["x_test"], ctx["y_test"], ctx["x_train"], ctx["y_train"]
     clf = ctx["clf"]
     chains = 8
-    settings = dict(steps=300, burn_in=100, chains=chains, vote_every=20, estimators=("last", "mean", "vote"))
+    settings = dict(steps=300, burn_in=100, n_chains=chains, vote_every=20, estimators=("last", "mean", "vote"))
     print(
         f"## 4. Recall of a dropped half ({n_img} test digits; RBM: last step, and posterior mean and classifier "
         f"vote over {chains} clamped chains x 300 Gibbs steps, 100 burn-in; k-NN with k chosen per half on "
         "1000 held-out training digits)\n"
     )
-    held_out, held_labels = binarize(x_train[-1000:], 1), y_train[-1000:]
+    held_out, held_labels = binarize(x_train[-1000:], rng=1), y_train[-1000:]
     knn_k = {}
     for kind in HALVES:
         knn_k[kind], _ = select_k(
             held_out,
-            half_mask(kind, 5),
+            half_mask(kind, rng=5),
             x_train[:-1000],
             (1, 2, 3, 5, 10, 20, 50),
             lambda filled: np.mean(clf.predict(filled) == held_labels),
         )
-    v_test, labels = binarize(x_test[:n_img], 0), y_test[:n_img]
+    v_test, labels = binarize(x_test[:n_img], rng=0), y_test[:n_img]
     rows, versus = [], []
     for name in ("cd1-400", "best"):
         scored, pred = score_recall(
@@ -206,7 +206,7 @@ def section_discrimination(ctx, out):
         f"## 5. Discrimination ({n_img} images per comparison set, the book's seed 77; the 10,000 test digits "
         "split at random into calibration and evaluation halves; batch tests on batches of 5, 5 % false alarms)\n"
     )
-    others = comparison_sets(n_img, 77)
+    others = comparison_sets(n_img, rng=77)
     digits = binarized_test_set()
     auroc_rows, batch_rows = [], []
     for name in ("cd1-400", "best"):

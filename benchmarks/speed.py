@@ -51,7 +51,7 @@ from tabulate import tabulate
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from rbmlib import RBM, fit
-from rbmlib._fast import max_threads, threads
+from rbmlib._engine import max_threads, threads
 from rbmlib.data import load_mnist
 from rbmlib.sampling import sample
 
@@ -125,7 +125,7 @@ def rbmlib_epoch(images, n_hidden, T, **kwargs):
 
     def run():
         with threads(T):
-            _, hist = fit(
+            hist = fit(
                 RBM(NV, n_hidden, rng=0), images, epochs=1, batch_size=BATCH, rng=0, progress=False, monitor_size=10,
                 **settings,
             )  # fmt: skip

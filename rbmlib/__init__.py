@@ -2,12 +2,16 @@
 
 The package is layered; imports run one way, downwards:
 
-* core: :mod:`rbmlib.data`, :mod:`rbmlib.model` (with :mod:`rbmlib.rng`), then
-  :mod:`rbmlib.train`, :mod:`rbmlib.sampling`, :mod:`rbmlib.evaluate`,
-  :mod:`rbmlib.completion` and :mod:`rbmlib.plotting`;
+* core: :mod:`rbmlib.data`, :mod:`rbmlib.model` (with :mod:`rbmlib.rng`,
+  :mod:`rbmlib.validation` and the engine), then :mod:`rbmlib.train`,
+  :mod:`rbmlib.sampling`, :mod:`rbmlib.evaluate`, :mod:`rbmlib.completion`,
+  :mod:`rbmlib.pretrained` and :mod:`rbmlib.plotting`;
 * the evaluation kit :mod:`rbmlib.metrics` (digit classifier, sample quality,
   comparison sets, recall scoring; needs scikit-learn);
 * the course book's glue :mod:`rbmlib.book` and the command line :mod:`rbmlib.cli`.
+
+Importing rbmlib does not import numba: the engine's compiled kernels are loaded when
+first used.
 
 The assignment's names map to rbmlib's as follows: ``PlotMe`` is
 :func:`rbmlib.plotting.plot_me`, ``SampleHidden`` is :meth:`RBM.sample_hidden`,
@@ -18,17 +22,23 @@ The assignment's names map to rbmlib's as follows: ``PlotMe`` is
 from .completion import half_mask, recall
 from .evaluate import LogZ, evaluate_model, log_likelihood, log_partition, reconstruction_error
 from .model import RBM, ModelFileError
-from .train import RECIPES, TrainingDiverged, fit, recipe
+from .pretrained import load_pretrained
+from .sampling import SampleRun, sample
+from .train import RECIPES, TrainConfig, TrainingDiverged, fit, recipe
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "RBM",
     "ModelFileError",
+    "load_pretrained",
     "fit",
+    "TrainConfig",
     "recipe",
     "RECIPES",
     "TrainingDiverged",
+    "sample",
+    "SampleRun",
     "LogZ",
     "log_partition",
     "log_likelihood",

@@ -18,7 +18,7 @@ from .data import TEST_BINARIZE_SEED, DataError, binarize_fixed, load_mnist
 from .evaluate import MAX_EXACT_UNITS, evaluate_model
 from .model import RBM, ModelFileError
 from .sampling import sample
-from .train import RECIPES, fit, recipe
+from .train import RECIPES, TrainConfig, fit, recipe
 
 try:  # the evaluation kit needs scikit-learn (the ``metrics`` extra); evaluate reports without it
     from .metrics.discrimination import comparison_sets, discrimination_report
@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=_positive_int, help="number of epochs (default 10)")
     t.add_argument("--method", choices=["cd", "pcd"], help="CD-k or persistent CD-k (default cd)")
     t.add_argument("--k", type=_positive_int, help="Gibbs steps per update (default 1)")
-    t.add_argument("--chains", type=_positive_int, help="persistent chains for pcd (default: the batch size)")
+    t.add_argument(
+        "--n-chains", "--chains", type=_positive_int, help="persistent chains for pcd (default: the batch size)"
+    )
     t.add_argument("--lr", type=_nonneg_float, help="learning rate (default 0.1)")
     t.add_argument("--batch-size", type=_positive_int, help="minibatch size (default 64)")
     t.add_argument("--momentum", type=_nonneg_float)
@@ -88,14 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "sample",
         help="draw samples with Gibbs chains or parallel tempering",
-        description="Run --n chains from random visible states for --steps sweeps; save the final samples (v, "
-        "bool) and visible probabilities (p). --method gibbs is plain block Gibbs (the assignment's "
+        description="Run --n-chains chains from random visible states for --steps sweeps; save the final samples "
+        "(v, bool) and visible probabilities (p). --method gibbs is plain block Gibbs (the assignment's "
         "way); --method pt is parallel tempering from the MNIST pixel-means model to the RBM, with a "
-        "ladder tuned for a swap acceptance of about 0.3 (--n tempered systems, each giving one chain).",
+        "ladder tuned for a swap acceptance of about 0.3 (--n-chains tempered systems, each giving one chain).",
     )
     s.add_argument("--model", required=True, type=Path)
-    s.add_argument("--n", type=_positive_int, default=1000)
-    s.add_argument("--steps", type=_positive_int, default=1000)
+    s.add_argument("--n-chains", "--n", type=_positive_int, default=1000, help="chains (default 1000)")
+    s.add_argument("--steps", type=_positive_int, default=1000, help="sweeps of every chain (default 1000)")
     s.add_argument("--method", choices=["gibbs", "pt"], default="gibbs", help="sampler (default gibbs)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, type=Path)
@@ -135,13 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
-    settings = recipe(args.recipe) if args.recipe else recipe("assignment")
+    base = recipe(args.recipe or "assignment")
     overrides = {
-        "n_hidden": args.hidden,
         "epochs": args.epochs,
         "method": args.method,
         "k": args.k,
-        "n_chains": args.chains,
+        "n_chains": args.n_chains,
         "lr": args.lr,
         "batch_size": args.batch_size,
         "momentum": args.momentum,
@@ -150,41 +151,37 @@ def _train(args) -> int:
         "centering": args.centering,
         "init_visible_bias": args.init_visible_bias,
     }
-    settings.update({k: v for k, v in overrides.items() if v is not None})
+    config: TrainConfig = base.config.replace(**{k: v for k, v in overrides.items() if v is not None})
     if args.resume and args.checkpoint is None:
         raise ValueError("--resume needs --checkpoint")
     images, _ = load_mnist("train", data_dir=args.data_dir)
     held, _ = load_mnist("test", data_dir=args.data_dir)
-    n_hidden = settings.pop("n_hidden")
-    rbm = RBM(images.shape[1], n_hidden, rng=args.seed)
+    rbm = RBM(images.shape[1], args.hidden or base.n_hidden, rng=args.seed)
+    record = {"recipe": args.recipe, "seed": args.seed}
     try:
-        fit(
+        history = fit(
             rbm,
             images,
+            config,
             rng=args.seed,
             held_out=held,
             checkpoint=args.checkpoint,
             resume=args.resume,
             progress=not args.no_progress,
-            **settings,
         )
     except KeyboardInterrupt:
-        rbm.save(args.out, {"recipe": args.recipe, "seed": args.seed})
+        rbm.save(args.out, record)
         done = len(rbm.metadata.get("history", []))
         print(f"interrupted: saved the last completed epoch ({done}) to {args.out}", file=sys.stderr)
         return 130
-    rbm.save(args.out, {"recipe": args.recipe, "seed": args.seed})
-    last = rbm.metadata["history"][-1]
-    print(
-        json.dumps(
-            {
-                "out": str(args.out),
-                "epochs": last["epoch"],
-                "recon_error": last["recon_error"],
-                "seconds_per_epoch": float(np.mean([r["seconds"] for r in rbm.metadata["history"]])),
-            }
-        )
-    )
+    rbm.save(args.out, record)
+    summary = {
+        "out": str(args.out),
+        "epochs": history[-1]["epoch"],
+        "recon_error": history[-1]["recon_error"],
+        "seconds_per_epoch": float(np.mean([r["seconds"] for r in history])),
+    }
+    print(json.dumps(summary))
     return 0
 
 
@@ -193,10 +190,9 @@ def _sample(args) -> int:
     data = load_mnist("train", data_dir=args.data_dir)[0] if args.method == "pt" else None
     if data is not None and data.shape[1] != rbm.n_visible:
         raise ValueError(f"{args.model}: model has {rbm.n_visible} visible units, MNIST needs 784")
-    run = sample(rbm, args.n, (args.steps,), method=args.method, data=data, rng=args.seed)
-    v, p = run.snapshots[args.steps]
-    atomic_savez(args.out, v=v.astype(bool), p=p.astype(np.float32))
-    report = {"out": str(args.out), "n": args.n, "steps": args.steps, "method": args.method}
+    run = sample(rbm, args.n_chains, args.steps, method=args.method, data=data, rng=args.seed)
+    atomic_savez(args.out, v=run.samples().astype(bool), p=run.probs().astype(np.float32))
+    report = {"out": str(args.out), "n_chains": args.n_chains, "steps": args.steps, "method": args.method}
     if args.method == "pt":
         report.update(replicas=len(run.betas), swap_acceptance_min=float(run.acceptance.min()))
     print(json.dumps(report))
@@ -231,7 +227,7 @@ def _evaluate(args) -> int:
 def _discrimination(rbm, test, train) -> dict:
     """AUROC per image and rejection of batches of 5 for the cheap scores (no compressors)."""
     cfg = CLI_DISCRIMINATION
-    others = comparison_sets(cfg["n_per_set"], cfg["seed"])
+    others = comparison_sets(cfg["n_per_set"], rng=cfg["seed"])
     rep = discrimination_report(
         rbm, binarize_fixed(test), others, train, scores=cfg["scores"], n_batches=2000, rng=cfg["seed"]
     )

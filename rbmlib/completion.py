@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._fast import GibbsChains, key_from
+from . import _engine
 from .data import as_binary
 from .model import RBM
 from .rng import as_rng
+from .validation import check_choice, check_int, check_mask, check_memory
 
 __all__ = ["HALVES", "ESTIMATORS", "STARTS", "half_mask", "clamped_chains", "recall_estimates", "recall"]
 
@@ -40,7 +41,7 @@ ESTIMATORS = ("last", "mean", "vote")
 STARTS = ("zeros", "random")
 
 
-def half_mask(kind: str, rng=None, side: int = 28) -> np.ndarray:
+def half_mask(kind: str, *, rng=None, side: int = 28) -> np.ndarray:
     """Boolean mask of the *known* (kept, clamped) pixels when half is dropped.
 
     Parameters
@@ -74,27 +75,10 @@ def half_mask(kind: str, rng=None, side: int = 28) -> np.ndarray:
     raise ValueError(f"kind must be one of {', '.join(HALVES)}, got {kind!r}")
 
 
-def _check_count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _prepare(rbm: RBM, images, mask, rng):
-    """Binary images (N, n_visible) and the known-pixel mask broadcast to their shape."""
-    v = as_binary(images, rbm.n_visible, rng, rbm.dtype)
-    mask = np.asarray(mask)
-    if mask.dtype != np.bool_:
-        raise TypeError(f"mask must be boolean (True = known pixel), got dtype {mask.dtype}")
-    if mask.shape not in ((rbm.n_visible,), v.shape):
-        raise ValueError(f"mask must have shape ({rbm.n_visible},) or {v.shape}, got {mask.shape}")
-    return v, np.broadcast_to(mask, v.shape)
-
-
-def clamped_chains(rbm: RBM, images, mask, steps: int, *, burn_in: int = 0, chains: int = 1, start="zeros", rng=None):
+def clamped_chains(rbm: RBM, images, mask, steps: int, *, burn_in: int = 0, n_chains: int = 1, start="zeros", rng=None):
     r"""Run clamped Gibbs chains for every image and yield their states after the burn-in.
 
-    Each of the ``chains`` chains per image starts from the known pixels of the image
+    Each of the ``n_chains`` chains per image starts from the known pixels of the image
     and ``start`` values for the unknown ones, then alternates
     :math:`h \sim p(h \mid v)` and :math:`v \sim p(v \mid h)`, resetting the known
     pixels after every step. This is block Gibbs sampling of
@@ -112,7 +96,7 @@ def clamped_chains(rbm: RBM, images, mask, steps: int, *, burn_in: int = 0, chai
         Total number of Gibbs steps, burn-in included (>= 1).
     burn_in : int
         Steps run before the first state is yielded (0 <= burn_in < steps).
-    chains : int
+    n_chains : int
         Independent chains per image (>= 1).
     start : {"zeros", "random"}
         Starting values of the unknown pixels: all off (a blank half, the default)
@@ -123,10 +107,10 @@ def clamped_chains(rbm: RBM, images, mask, steps: int, *, burn_in: int = 0, chai
 
     Yields
     ------
-    v : ndarray, shape (chains, N, n_visible)
+    v : ndarray, shape (n_chains, N, n_visible)
         The visible states after each of the steps ``burn_in + 1, ..., steps``; known
         pixels equal the input.
-    p : ndarray, shape (chains, N, n_visible)
+    p : ndarray, shape (n_chains, N, n_visible)
         :math:`p(v \mid h)` of that step; known pixels show their clamped value.
 
     Notes
@@ -135,27 +119,28 @@ def clamped_chains(rbm: RBM, images, mask, steps: int, *, burn_in: int = 0, chai
     step: copy what you keep.
     """
     rng = as_rng(rng)
-    steps = _check_count("steps", steps, 1)
-    burn_in = _check_count("burn_in", burn_in, 0)
+    steps = check_int(steps, "steps")
+    burn_in = check_int(burn_in, "burn_in", low=0)
     if burn_in >= steps:
         raise ValueError(f"burn_in must be smaller than steps, got burn_in={burn_in}, steps={steps}")
-    chains = _check_count("chains", chains, 1)
-    if start not in STARTS:
-        raise ValueError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
-    v0, known = _prepare(rbm, images, mask, rng)
+    n_chains = check_int(n_chains, "n_chains")
+    check_choice(start, "start", STARTS)
+    v0 = as_binary(images, rbm.n_visible, rng=rng, dtype=rbm.dtype)
+    known = np.broadcast_to(check_mask(mask, rbm.n_visible, rows=len(v0)), v0.shape)
     n, d = v0.shape
-    fixed = np.tile(v0, (chains, 1))
-    clamp = np.tile(known, (chains, 1))
+    check_memory(4.0 * n_chains * v0.size * rbm.dtype.itemsize, f"{n_chains} clamped chains for {n} images")
+    fixed = np.tile(v0, (n_chains, 1))
+    clamp = np.tile(known, (n_chains, 1))
     if start == "zeros":
         v = np.where(clamp, fixed, 0).astype(rbm.dtype)
     else:
         v = np.where(clamp, fixed, rng.random(fixed.shape) < 0.5).astype(rbm.dtype)
-    engine = GibbsChains(rbm.W, rbm.a, rbm.b, v, key_from(rng), clamp=clamp)
+    engine = _engine.GibbsChains(rbm.W, rbm.a, rbm.b, v, _engine.key_from(rng), clamp=clamp)
     if burn_in:
         engine.run(burn_in, want_p=False)  # the same chains as burn_in single steps
     for _ in range(steps - burn_in):
         p = engine.run(1)
-        yield v.reshape(chains, n, d), p.reshape(chains, n, d)
+        yield v.reshape(n_chains, n, d), p.reshape(n_chains, n, d)
 
 
 class _Ballot:
@@ -196,7 +181,7 @@ def recall_estimates(
     steps: int,
     *,
     burn_in: int | None = None,
-    chains: int = 1,
+    n_chains: int = 1,
     classifier=None,
     vote_every: int = 10,
     start="zeros",
@@ -211,14 +196,14 @@ def recall_estimates(
         \hat v_U^{\text{mean}} = \frac{1}{C\,(T - B)} \sum_{c=1}^{C} \sum_{t=B+1}^{T}
         p\bigl(v_U = 1 \mid h^{(c, t)}\bigr),
 
-    the average over the ``chains`` :math:`C` and the steps after the burn-in
+    the average over the ``n_chains`` :math:`C` and the steps after the burn-in
     :math:`B` of the visible probabilities. Its expectation under the chain's
     stationary distribution is exactly :math:`P(v_U = 1 \mid v_K)` (a Rao-Blackwellised
     estimate: each term averages out the last visible draw).
 
     Parameters
     ----------
-    rbm, images, mask, steps, chains
+    rbm, images, mask, steps, n_chains
         As :func:`clamped_chains` (``steps`` per chain, burn-in included).
     burn_in : int, optional
         Steps discarded before averaging (default ``steps // 2``).
@@ -241,14 +226,14 @@ def recall_estimates(
         fraction of labelled completions that agree with it. Known pixels equal the
         (binarised) input in every image.
     """
-    steps = _check_count("steps", steps, 1)
+    steps = check_int(steps, "steps")
     burn_in = steps // 2 if burn_in is None else burn_in
-    vote_every = _check_count("vote_every", vote_every, 1)
+    vote_every = check_int(vote_every, "vote_every")
     if classifier is not None and not callable(getattr(classifier, "predict", None)):
         raise TypeError("classifier must have a predict(images) method")
     total = None
     ballot = _Ballot()
-    chain = clamped_chains(rbm, images, mask, steps, burn_in=burn_in, chains=chains, start=start, rng=rng)
+    chain = clamped_chains(rbm, images, mask, steps, burn_in=burn_in, n_chains=n_chains, start=start, rng=rng)
     for i, state in enumerate(chain):
         p = state[1]
         total = p.sum(axis=0, dtype=np.float64) if total is None else total + p.sum(axis=0, dtype=np.float64)
@@ -258,7 +243,7 @@ def recall_estimates(
     out = {
         "sample": state[0][0].copy(),
         "last": p[0].copy(),
-        "mean": (total / (chains * (steps - burn_in))).astype(rbm.dtype),
+        "mean": (total / (n_chains * (steps - burn_in))).astype(rbm.dtype),
     }
     if classifier is not None:
         if not ballot.count:
@@ -275,11 +260,11 @@ def recall(
     images,
     mask,
     steps: int,
-    rng=None,
     *,
+    rng=None,
     estimator: str = "last",
     burn_in: int | None = None,
-    chains: int = 1,
+    n_chains: int = 1,
     classifier=None,
     vote_every: int = 10,
     start="zeros",
@@ -303,7 +288,7 @@ def recall(
         ``classifier``).
     burn_in : int, optional
         For ``"mean"`` and ``"vote"``: steps discarded first (default ``steps // 2``).
-    chains : int
+    n_chains : int
         For ``"mean"`` and ``"vote"``: independent chains per image.
     classifier : object with ``predict(images) -> labels``, optional
         For ``"vote"``.
@@ -323,9 +308,8 @@ def recall(
     --------
     recall_estimates : all three completions (and the voted labels) from one run.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
-    if estimator == "last" and chains != 1:
+    check_choice(estimator, "estimator", ESTIMATORS)
+    if estimator == "last" and n_chains != 1:
         raise ValueError("estimator='last' uses one chain; pass estimator='mean' or 'vote' to average chains")
     if estimator == "vote" and classifier is None:
         raise ValueError("estimator='vote' needs a classifier")
@@ -337,7 +321,7 @@ def recall(
         mask,
         steps,
         burn_in=burn_in,
-        chains=chains,
+        n_chains=n_chains,
         classifier=classifier if estimator == "vote" else None,
         vote_every=vote_every,
         start=start,

@@ -25,14 +25,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import lazy_loader as lazy
 import numpy as np
-from scipy.special import logsumexp
 
-from ._kernels import bernoulli, sigmoid
+from . import _engine
 from .data import TEST_BINARIZE_SEED, as_images, binarize, binarize_fixed, random_bits
 from .model import RBM, softplus
 from .rng import as_rng
-from .sampling import independent_pixel_biases, sample
+from .sampling import base_biases, sample
+from .validation import check_choice, check_int, check_memory
+
+# scipy.special costs 0.1 s to import; loaded when first used, so that `import rbmlib` stays light.
+special = lazy.load("scipy.special", suppress_warning=True)
 
 __all__ = [
     "LogZ",
@@ -44,9 +48,6 @@ __all__ = [
     "exact_log_probs",
     "log_likelihood_gradient",
     "beta_schedule",
-    "base_rate_biases",
-    "weight_pair_correlation",
-    "weight_smoothness",
     "MAX_EXACT_UNITS",
 ]
 
@@ -120,8 +121,8 @@ def _exact_log_z(rbm: RBM, chunk: int = 1 << 13) -> float:
     parts = []
     for s in range(0, 1 << n, chunk):
         S = _states(n, s, min(s + chunk, 1 << n))
-        parts.append(logsumexp(S @ lin + softplus(S @ M + bias).sum(axis=1)))
-    return float(logsumexp(parts))
+        parts.append(special.logsumexp(S @ lin + softplus(S @ M + bias).sum(axis=1)))
+    return float(special.logsumexp(parts))
 
 
 def exact_log_probs(rbm: RBM) -> tuple[np.ndarray, np.ndarray]:
@@ -172,8 +173,7 @@ def beta_schedule(n_betas: int) -> np.ndarray:
     Spaced as in Salakhutdinov & Murray (2008): 1000 steps on [0, 0.5), 4000 on
     [0.5, 0.9) and 9500 on [0.9, 1] out of 14,500, scaled to ``n_betas`` in total.
     """
-    if not isinstance(n_betas, (int, np.integer)) or n_betas < 10:
-        raise ValueError(f"n_betas must be an integer >= 10, got {n_betas!r}")
+    n_betas = check_int(n_betas, "n_betas", low=10)
     n1 = max(1, round(n_betas * 1000 / 14500))
     n2 = max(1, round(n_betas * 4000 / 14500))
     n3 = n_betas - n1 - n2
@@ -186,77 +186,10 @@ def beta_schedule(n_betas: int) -> np.ndarray:
     )
 
 
-def base_rate_biases(
-    rbm: RBM, data=None, *, base: str = "mixed", n_chains: int = 100, gibbs_steps: int = 200, rng=None
-) -> np.ndarray:
-    r"""Visible biases :math:`a^A` of the AIS base model :math:`p_A(v) \propto e^{a_A^\top v}`.
-
-    The base should cover the target: where it puts too little mass, the importance
-    weights become heavy-tailed and :math:`\log \hat Z` falls far below the truth.
-
-    * ``"data"``: the pixel means :math:`\bar v` of ``data`` (Salakhutdinov & Murray, 2008);
-      good once the model's marginals match the data's.
-    * ``"model"``: the mean of :math:`p(v \mid h)` over ``n_chains`` Gibbs chains of the model
-      run ``gibbs_steps`` steps from uniform noise; robust early in training, when the
-      model still turns on pixels that the data never do.
-    * ``"mixed"``: the average of the two (default; ``"model"`` without data).
-    * ``"uniform"``: :math:`a^A = 0`.
-
-    Probabilities are smoothed to :math:`(p + 10^{-3}) / (1 + 2\cdot10^{-3})` before the log-odds.
-
-    Returns
-    -------
-    ndarray, shape (n_visible,), float64
-    """
-    if base == "uniform":
-        return np.zeros(rbm.n_visible)
-    if base not in ("data", "model", "mixed"):
-        raise ValueError(f"base must be 'data', 'model', 'mixed' or 'uniform', got {base!r}")
-    if base == "data" and data is None:
-        raise ValueError("base='data' needs data")
-    parts = []
-    if data is not None and base in ("data", "mixed"):
-        parts.append(as_images(data, rbm.n_visible, name="data").mean(axis=0, dtype=np.float64))
-    if base in ("model", "mixed"):
-        rng = as_rng(rng)
-        _, p = rbm.gibbs(random_bits(n_chains, rbm.n_visible, rng, rbm.dtype), gibbs_steps, rng)
-        parts.append(p.mean(axis=0, dtype=np.float64))
-    return independent_pixel_biases(np.mean(parts, axis=0)[None, :], rbm.n_visible)
-
-
-def _ais_run(rbm: RBM, v, betas, a_base, rng, reverse: bool):
-    r"""Anneal ``v`` through ``betas`` (reversed if ``reverse``); return log weights (float64).
-
-    The intermediate distributions are
-
-    .. math::
-
-        p^*_\beta(v) = e^{(1-\beta) a_A^\top v + \beta a^\top v}
-                       \prod_j \bigl(1 + e^{\beta (b_j + (vW)_j)}\bigr).
-    """
-    dt = rbm.dtype
-    W, a, b = rbm.W, rbm.a, rbm.b
-    da = np.asarray(a, dtype=np.float64) - a_base
-    a_base_dt = a_base.astype(dt)
-    logw = np.zeros(v.shape[0])
-    seq = betas[::-1] if reverse else betas
-    for k in range(1, len(seq)):
-        b_prev, b_next = seq[k - 1], seq[k]
-        x = (v @ W + b).astype(np.float64)
-        # log p*_{next}(v) - log p*_{prev}(v), evaluated at the current state.
-        logw += (b_next - b_prev) * (v @ da) + (softplus(b_next * x) - softplus(b_prev * x)).sum(axis=1)
-        if k == len(seq) - 1:
-            break
-        # Gibbs transition leaving p_{next} invariant.
-        h = bernoulli(sigmoid((b_next * x).astype(dt)), rng)
-        v = bernoulli(sigmoid(dt.type(1 - b_next) * a_base_dt + dt.type(b_next) * (h @ W.T + a)), rng)
-    return logw
-
-
 def _summarise(log_w: np.ndarray, log_z0: float, sign: int, method: str, n_betas: int) -> LogZ:
     """Turn log weights into :math:`\\log \\hat Z` with a stderr and a 3-sigma interval."""
     m = len(log_w)
-    lme = logsumexp(log_w) - np.log(m)  # log mean of the weights
+    lme = special.logsumexp(log_w) - np.log(m)  # log mean of the weights
     rel = np.exp(log_w - lme)  # weights / mean
     rel_sd = rel.std(ddof=1) / np.sqrt(m) if m > 1 else np.inf
     log_z = log_z0 + sign * lme
@@ -274,10 +207,10 @@ def log_partition(
     *,
     data=None,
     samples=None,
+    base=None,
     n_betas: int = 14500,
     n_runs: int = 100,
-    gibbs_steps: int = 1000,
-    base: str = "mixed",
+    steps: int = 1000,
     reverse_start: str = "pt",
     rng=None,
 ) -> LogZ:
@@ -288,28 +221,30 @@ def log_partition(
     rbm : RBM
     method : {"exact", "ais", "reverse_ais"}
         ``"exact"`` enumerates the smaller layer (at most 25 units). ``"ais"`` anneals
-        ``n_runs`` chains from a base-rate model to the RBM through ``n_betas``
-        distributions. ``"reverse_ais"`` anneals model samples back to the base.
+        ``n_runs`` chains from a base model to the RBM through ``n_betas``
+        distributions (on the engine: :mod:`rbmlib._engine.anneal`). ``"reverse_ais"``
+        anneals model samples back to the base.
     data : array_like, shape (N, n_visible), optional
         Training images, for the base model's marginals and the reverse chains' starts.
     samples : array_like, shape (n_runs, n_visible), optional
         Reverse AIS only: samples of the model to start from. By default they come
         from the equilibrium sampler: ``n_runs`` parallel-tempering systems
         (:func:`rbmlib.sampling.sample` with ``method="pt"``, base from ``data``) run for
-        ``gibbs_steps`` sweeps; with ``reverse_start="gibbs"``, plain Gibbs chains from
+        ``steps`` sweeps; with ``reverse_start="gibbs"``, plain Gibbs chains from
         random rows of ``data`` (or uniform noise) instead. The reverse estimate is an
         upper bound on :math:`\log Z` in expectation only if these are true model samples.
+    base : array_like, shape (n_visible,), optional
+        Visible biases of the AIS base model; by default
+        :func:`rbmlib.sampling.base_biases` of the model and ``data`` (``kind="mixed"``).
     n_betas : int
         Number of intermediate distributions (default 14,500 as in Salakhutdinov &
         Murray, 2008).
     n_runs : int
         Number of annealing runs.
-    gibbs_steps : int
+    steps : int
         Sweeps of the sampler that provides the reverse chains' start samples.
     reverse_start : {"pt", "gibbs"}
         Which sampler provides them (see ``samples``).
-    base : {"mixed", "data", "model", "uniform"}
-        The AIS base model; see :func:`base_rate_biases`.
     rng : None, int or numpy.random.Generator
 
     Returns
@@ -318,36 +253,35 @@ def log_partition(
     """
     if not isinstance(rbm, RBM):
         raise TypeError(f"rbm must be an RBM, got {type(rbm).__name__}")
+    check_choice(method, "method", ("exact", "ais", "reverse_ais"))
     if method == "exact":
         return LogZ(_exact_log_z(rbm))
-    if method not in ("ais", "reverse_ais"):
-        raise ValueError(f"method must be 'exact', 'ais' or 'reverse_ais', got {method!r}")
-    if not isinstance(n_runs, (int, np.integer)) or n_runs < 2:
-        raise ValueError(f"n_runs must be an integer >= 2, got {n_runs!r}")
+    n_runs = check_int(n_runs, "n_runs", low=2)
+    check_choice(reverse_start, "reverse_start", ("pt", "gibbs"))
+    check_memory(float(n_runs) * (2 * rbm.n_visible + 2 * rbm.n_hidden) * 8, f"{n_runs} AIS runs")
     rng = as_rng(rng)
     betas = beta_schedule(n_betas)
-    a_base = base_rate_biases(rbm, data, base=base, rng=rng)
-    log_z0 = float(softplus(a_base).sum() + rbm.n_hidden * np.log(2.0))
+    base = base_biases(rbm, data, rng=rng) if base is None else np.asarray(base, dtype=np.float64)
+    if base.shape != (rbm.n_visible,) or not np.all(np.isfinite(base)):
+        raise ValueError(f"base must be finite visible biases of shape ({rbm.n_visible},), got shape {base.shape}")
+    log_z0 = float(softplus(base).sum() + rbm.n_hidden * np.log(2.0))
     dt = rbm.dtype
     if method == "ais":
-        v = binarize(np.broadcast_to(sigmoid(a_base), (n_runs, rbm.n_visible)), rng).astype(dt)
-        log_w = _ais_run(rbm, v, betas, a_base, rng, reverse=False)
+        log_w = _engine.anneal(rbm.W, rbm.a, rbm.b, base, betas, _engine.key_from(rng), n_runs=n_runs, dtype=dt)
         return _summarise(log_w, log_z0, +1, "ais", n_betas)
     if samples is None and reverse_start == "pt":
-        samples = sample(rbm, n_runs, (gibbs_steps,), method="pt", data=data, rng=rng).snapshots[gibbs_steps][0]
-    elif samples is None and reverse_start == "gibbs":
+        samples = sample(rbm, n_runs, steps, method="pt", data=data, rng=rng).samples()
+    elif samples is None:
         if data is not None:
             data = as_images(data, rbm.n_visible, name="data", keep_uint8=True)
-            start = binarize(data[rng.choice(len(data), size=n_runs)], rng).astype(dt)
+            start = binarize(data[rng.choice(len(data), size=n_runs)], rng=rng).astype(dt)
         else:
-            start = random_bits(n_runs, rbm.n_visible, rng, dt)
-        samples, _ = rbm.gibbs(start, gibbs_steps, rng)
-    elif samples is None:
-        raise ValueError(f"reverse_start must be 'pt' or 'gibbs', got {reverse_start!r}")
+            start = random_bits(n_runs, rbm.n_visible, rng=rng, dtype=dt)
+        samples, _ = rbm.gibbs(start, steps, rng=rng)
     v = rbm._v(samples)
     if np.any((v != 0) & (v != 1)):
         raise ValueError("samples must be binary (0/1) model samples")
-    log_w = _ais_run(rbm, v, betas, a_base, rng, reverse=True)
+    log_w = _engine.anneal(rbm.W, rbm.a, rbm.b, base, betas, _engine.key_from(rng), v=v, dtype=dt)
     return _summarise(log_w, log_z0, -1, "reverse_ais", n_betas)
 
 
@@ -368,7 +302,7 @@ def log_likelihood(rbm: RBM, v, log_z) -> float:
     return float(np.mean(-rbm.free_energy(v).astype(np.float64)) - lz)
 
 
-def reconstruction_error(rbm: RBM, v, rng=None) -> float:
+def reconstruction_error(rbm: RBM, v, *, rng=None) -> float:
     r"""Mean squared reconstruction error per image.
 
     One up–down pass: :math:`h \sim p(h\mid v)`, then
@@ -381,7 +315,7 @@ def reconstruction_error(rbm: RBM, v, rng=None) -> float:
     rng : numpy.random.Generator, int or None
     """
     v = rbm._v(v)
-    p = rbm.visible_probs(rbm.sample_hidden(v, rng))
+    p = rbm.visible_probs(rbm.sample_hidden(v, rng=rng))
     return float(np.mean(np.sum((v - p) ** 2, axis=1, dtype=np.float64)))
 
 
@@ -485,47 +419,3 @@ def reverse_ais_consistent(forward: LogZ, reverse: LogZ, n_sigma: float = 3.0) -
     """
     tol = n_sigma * float(np.hypot(forward.stderr, reverse.stderr))
     return bool(reverse.log_z >= forward.log_z - tol)
-
-
-# ------------------------------------------------------------------ weight images
-def weight_pair_correlation(W) -> float:
-    r"""Mean Pearson correlation between the weight vectors of two different hidden units.
-
-    Near 1 when all units learned the same thing; near 0 for distinct features (and for noise).
-
-    Parameters
-    ----------
-    W : array_like, shape (n_visible, n_hidden)
-    """
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim != 2 or W.shape[1] < 2:
-        raise ValueError(f"W must have shape (n_visible, n_hidden >= 2), got {W.shape}")
-    c = np.corrcoef(W.T)
-    return float(c[~np.eye(len(c), dtype=bool)].mean())
-
-
-def weight_smoothness(W, side: int = 28, margin: int = 4) -> np.ndarray:
-    r"""Per hidden unit, the correlation of each weight with its right and lower neighbour.
-
-    Computed on the central square of ``side - 2*margin`` pixels a side of each unit's weight image
-    :math:`W_j(x, y)`. Stroke-like features are spatially smooth (close to 1); noise,
-    or the same values with the pixels shuffled, gives about 0.
-
-    Parameters
-    ----------
-    W : array_like, shape (side*side, n_hidden)
-
-    Returns
-    -------
-    ndarray, shape (n_hidden,)
-    """
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim != 2 or W.shape[0] != side * side:
-        raise ValueError(f"W must have shape ({side * side}, n_hidden), got {W.shape}")
-    tiles = W.T.reshape(-1, side, side)[:, margin : side - margin, margin : side - margin]
-    n = len(tiles)
-    first = np.concatenate([tiles[:, :, :-1].reshape(n, -1), tiles[:, :-1, :].reshape(n, -1)], axis=1)
-    second = np.concatenate([tiles[:, :, 1:].reshape(n, -1), tiles[:, 1:, :].reshape(n, -1)], axis=1)
-    first = first - first.mean(axis=1, keepdims=True)
-    second = second - second.mean(axis=1, keepdims=True)
-    return np.sum(first * second, axis=1) / np.sqrt(np.sum(first**2, axis=1) * np.sum(second**2, axis=1))

@@ -1,9 +1,10 @@
 r"""Sampling an RBM: long Gibbs chains and parallel tempering, with snapshots and traces.
 
 The assignment's resampling test runs Markov chains for 100, 1000 and 10,000
-up–down steps. :func:`run_chains` runs one set of block Gibbs chains once and keeps
-the visible sample (``SampleVisible``) and the visible probabilities of the last step
-(``SampleVisibleProb``) at each requested step count.
+up–down steps. :func:`sample` runs one set of chains once and keeps the visible sample
+(``SampleVisible``) and the visible probabilities of the last step
+(``SampleVisibleProb``) at each requested step count (:meth:`SampleRun.samples`,
+:meth:`SampleRun.probs`).
 
 Plain Gibbs chains of a well-trained RBM mix slowly between digits: a chain stays
 near one digit for many steps. **Parallel tempering** (Swendsen & Wang, 1986; Geyer,
@@ -34,43 +35,40 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._fast import GibbsChains, TemperedChains, key_from
+from . import _engine
 from .data import as_images, random_bits
 from .model import RBM
 from .rng import as_rng
+from .validation import check_choice, check_int, check_memory, check_number
 
-__all__ = ["run_chains", "independent_pixel_biases", "ParallelTempering", "tune_ladder", "SampleRun", "sample"]
+__all__ = [
+    "as_steps",
+    "base_biases",
+    "independent_pixel_biases",
+    "ParallelTempering",
+    "tune_ladder",
+    "SampleRun",
+    "sample",
+]
+
+#: The ways :func:`base_biases` builds the biases of a base model.
+BASE_KINDS = ("mixed", "data", "model", "uniform")
 
 
-def _check_steps(steps) -> list[int]:
-    steps = [int(t) for t in steps]
-    if not steps or steps[0] < 1 or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
-        raise ValueError(f"steps must be increasing positive integers, got {steps}")
-    return steps
+def as_steps(steps) -> list[int]:
+    """``steps`` as a list of sweep counts: an int ``t`` is ``[t]``; a sequence must increase.
 
-
-def run_chains(rbm: RBM, n_chains: int, steps=(100, 1000, 10000), rng=None, start=None) -> dict:
-    r"""Run ``n_chains`` Gibbs chains and snapshot them after each number of ``steps``.
-
-    Parameters
-    ----------
-    rbm : RBM
-    n_chains : int
-    steps : sequence of int
-        Increasing step counts at which to take snapshots.
-    rng : None, int or numpy.random.Generator
-    start : array_like, shape (n_chains, n_visible), optional
-        Starting visible states; by default independent uniform random bits
-        ("random starts").
-
-    Returns
-    -------
-    dict
-        ``{t: (v, p)}`` for each ``t`` in ``steps``: ``v`` (n_chains, n_visible) is the
-        sample after ``t`` steps and ``p`` its :math:`p(v \mid h)` at step ``t``.
+    Raises
+    ------
+    ValueError
+        Non-positive, non-integer or non-increasing counts.
     """
-    run = sample(rbm, n_chains, steps, method="gibbs", rng=rng, start=start)
-    return run.snapshots
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        return [check_int(steps, "steps")]
+    out = [check_int(t, "steps") for t in steps] if np.ndim(steps) == 1 else []
+    if not out or any(b <= a for a, b in zip(out, out[1:], strict=False)):
+        raise ValueError(f"steps must be a positive integer or increasing positive integers, got {steps!r}")
+    return out
 
 
 def independent_pixel_biases(images, n_visible: int | None = None, smoothing: float = 1e-3) -> np.ndarray:
@@ -91,6 +89,58 @@ def independent_pixel_biases(images, n_visible: int | None = None, smoothing: fl
     """
     q = (as_images(images, n_visible).mean(axis=0, dtype=np.float64) + smoothing) / (1 + 2 * smoothing)
     return np.log(q / (1 - q))
+
+
+def base_biases(rbm: RBM, data=None, *, kind: str = "mixed", n_chains: int = 100, steps: int = 200, rng=None):
+    r"""Visible biases ``base`` of a base model :math:`p_A(v) \propto e^{\text{base}^\top v}` for AIS or tempering.
+
+    The base should cover the model: where it puts too little mass, AIS's importance
+    weights become heavy-tailed and :math:`\log \hat Z` falls far below the truth.
+
+    * ``"data"``: the pixel means :math:`\bar v` of ``data`` (Salakhutdinov & Murray, 2008);
+      good once the model's marginals match the data's.
+    * ``"model"``: the mean of :math:`p(v \mid h)` over ``n_chains`` Gibbs chains of the model
+      run ``steps`` sweeps from uniform noise; robust early in training, when the model
+      still turns on pixels that the data never do.
+    * ``"mixed"``: the average of the two (default; ``"model"`` without data).
+    * ``"uniform"``: all zero (uniform noise).
+
+    Probabilities are smoothed to :math:`(p + 10^{-3}) / (1 + 2\cdot10^{-3})` before the log-odds.
+
+    Returns
+    -------
+    ndarray, shape (n_visible,), float64
+    """
+    check_choice(kind, "kind", BASE_KINDS)
+    if kind == "uniform":
+        return np.zeros(rbm.n_visible)
+    if kind == "data" and data is None:
+        raise ValueError("kind='data' needs data")
+    parts = []
+    if data is not None and kind in ("data", "mixed"):
+        parts.append(as_images(data, rbm.n_visible, name="data").mean(axis=0, dtype=np.float64))
+    if kind in ("model", "mixed"):
+        rng = as_rng(rng)
+        _, p = rbm.gibbs(random_bits(n_chains, rbm.n_visible, rng=rng, dtype=rbm.dtype), steps, rng=rng)
+        parts.append(p.mean(axis=0, dtype=np.float64))
+    return independent_pixel_biases(np.mean(parts, axis=0)[None, :], rbm.n_visible)
+
+
+def _check_base(base, rbm: RBM) -> np.ndarray:
+    out = np.asarray(base, dtype=rbm.dtype)
+    if out.shape != (rbm.n_visible,) or not np.all(np.isfinite(out)):
+        raise ValueError(f"base must be finite visible biases of shape ({rbm.n_visible},), got shape {np.shape(base)}")
+    return out
+
+
+def _start(rbm: RBM, start, n_chains: int, rng) -> np.ndarray:
+    """The chains' starting visible states: random bits, or ``start`` validated (a copy)."""
+    if start is None:
+        return random_bits(n_chains, rbm.n_visible, rng=rng, dtype=rbm.dtype)
+    out = np.array(rbm._v(start), order="C")
+    if out.shape[0] != n_chains:
+        raise ValueError(f"start must have {n_chains} rows, got {out.shape[0]}")
+    return out
 
 
 class ParallelTempering:
@@ -117,32 +167,27 @@ class ParallelTempering:
         Swap counts between rungs ``r`` and ``r + 1``.
     """
 
-    def __init__(self, rbm: RBM, betas, base, n_chains: int, rng=None, start=None):
-        betas = np.asarray(betas, dtype=np.float64)
-        if betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1 or np.any(np.diff(betas) <= 0):
-            raise ValueError(f"betas must increase from 0 to 1 with at least 2 values, got {betas}")
-        self.base = np.asarray(base, dtype=rbm.dtype)
-        if self.base.shape != (rbm.n_visible,) or not np.all(np.isfinite(self.base)):
-            raise ValueError(f"base must be finite with shape ({rbm.n_visible},), got {np.shape(base)}")
-        if not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
-            raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
-        self.rbm, self.rng, self.M = rbm, as_rng(rng), int(n_chains)
-        R, dt = len(betas), rbm.dtype
+    def __init__(self, rbm: RBM, betas, base, n_chains: int, *, rng=None, start=None):
+        self.betas = _check_betas(betas)
+        self.base = _check_base(base, rbm)
+        self.rbm, self.rng, self.M = rbm, as_rng(rng), check_int(n_chains, "n_chains")
+        R = len(self.betas)
+        check_memory(2.0 * R * self.M * rbm.n_visible * rbm.dtype.itemsize, f"{R} x {self.M} tempered replicas")
         if start is None:
-            self.v = random_bits(R * self.M, rbm.n_visible, self.rng, dt)
+            self.v = random_bits(R * self.M, rbm.n_visible, rng=self.rng, dtype=rbm.dtype)
         else:
-            start = rbm._v(start)
-            if start.shape[0] != self.M:
-                raise ValueError(f"start must have {self.M} rows, got {start.shape[0]}")
-            self.v = np.ascontiguousarray(np.tile(start, (R, 1)), dtype=dt)
+            self.v = np.ascontiguousarray(np.tile(_start(rbm, start, self.M, self.rng), (R, 1)))
         self.p = np.zeros_like(self.v)
-        self._engine = TemperedChains(rbm.W, rbm.a, rbm.b, self.v, self.p, self.base, self.M, key_from(self.rng))
-        self.set_betas(betas)
+        key = _engine.key_from(self.rng)
+        self._engine = _engine.TemperedChains(rbm.W, rbm.a, rbm.b, self.v, self.p, self.base, self.M, key)
         self.accepted, self.attempted = self._engine.accepted, self._engine.attempted
 
     def set_betas(self, betas) -> None:
         """Change the ladder (same number of rungs); used while tuning it."""
-        self.betas = np.asarray(betas, dtype=np.float64)
+        betas = _check_betas(betas)
+        if len(betas) != self.n_replicas:
+            raise ValueError(f"the ladder must keep its {self.n_replicas} rungs, got {len(betas)}")
+        self.betas = betas
 
     @property
     def sweeps(self) -> int:
@@ -179,16 +224,30 @@ class ParallelTempering:
             The energy :math:`E(v, h)` of each :math:`\\beta = 1` chain's new joint state.
         """
         energy = np.empty((1, self.M))
-        self._run(1, want_p=True, energies=energy)
+        self.run(1, energies=energy)
         return energy[0]
 
-    def _run(self, n: int, *, want_p: bool, energies=None) -> None:
-        """``n`` sweeps (each with its swaps) in one call of the engine; :attr:`p` is set if ``want_p``.
+    def run(self, sweeps: int, *, want_p: bool = True, energies=None) -> None:
+        """``sweeps`` sweeps (each with its swaps) in one call of the engine.
 
-        ``energies`` (shape (n, n_chains), float64) receives each sweep's :math:`E(v, h)` at
-        :math:`\\beta = 1`. The chains are the same as after ``n`` calls of :meth:`sweep`.
+        The chains are the same as after ``sweeps`` calls of :meth:`sweep`.
+
+        Parameters
+        ----------
+        sweeps : int
+        want_p : bool
+            Set :attr:`p` (and :attr:`p_model`) to the visible probabilities of the last sweep.
+        energies : ndarray, shape (sweeps, n_chains), float64, optional
+            Receives each sweep's :math:`E(v, h)` at :math:`\\beta = 1`.
         """
-        self._engine.run(n, self.betas, want_p=want_p, energies=energies)
+        self._engine.run(check_int(sweeps, "sweeps"), self.betas, want_p=want_p, energies=energies)
+
+
+def _check_betas(betas) -> np.ndarray:
+    betas = np.asarray(betas, dtype=np.float64)
+    if betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1 or np.any(np.diff(betas) <= 0):
+        raise ValueError(f"betas must increase from 0 to 1 with at least 2 values, got {betas}")
+    return betas
 
 
 def tune_ladder(
@@ -234,7 +293,7 @@ def tune_ladder(
     ndarray, shape (R,)
         :math:`\beta_0 = 0 < \dots < \beta_{R-1} = 1`.
     """
-    if not 0 < target < 1:
+    if not 0 < check_number(target, "target", low=0.0, high=1.0, open_low=True) < 1:
         raise ValueError(f"target must lie in (0, 1), got {target!r}")
     rng = as_rng(rng)
     R = int(n_replicas)
@@ -242,11 +301,11 @@ def tune_ladder(
 
     def measure(pt):
         pt.accepted[:], pt.attempted[:] = 0, 0
-        pt._run(block, want_p=False)
+        pt.run(block, want_p=False)
         return pt.acceptance
 
     while True:
-        pt = ParallelTempering(rbm, betas, base, n_chains, rng)
+        pt = ParallelTempering(rbm, betas, base, n_chains, rng=rng)
         for _ in range(rounds):
             acc = measure(pt)
             gaps = np.diff(pt.betas) * np.exp(2.0 * (acc - acc.mean()))
@@ -271,7 +330,7 @@ class SampleRun:
     method : str
         ``"gibbs"`` or ``"pt"``.
     snapshots : dict
-        ``{t: (v, p)}`` after ``t`` sweeps, as :func:`run_chains`.
+        ``{t: (v, p)}`` after ``t`` sweeps (also :meth:`samples` and :meth:`probs`).
     trace : ndarray, shape (n_records, n_chains, ...)
         ``trace_fn`` of the states every ``trace_every`` sweeps (by default the states
         themselves as bool, shape (n_records, n_chains, n_visible); empty without
@@ -294,6 +353,25 @@ class SampleRun:
     betas: np.ndarray
     acceptance: np.ndarray
 
+    @property
+    def steps(self) -> list[int]:
+        """The sweep counts with a snapshot, increasing."""
+        return sorted(self.snapshots)
+
+    def _at(self, t):
+        t = self.steps[-1] if t is None else t
+        if t not in self.snapshots:
+            raise KeyError(f"no snapshot after {t} sweeps; the run has {self.steps}")
+        return self.snapshots[t]
+
+    def samples(self, t: int | None = None) -> np.ndarray:
+        """The chains' visible states after ``t`` sweeps (default: the last snapshot), shape (n_chains, n_visible)."""
+        return self._at(t)[0]
+
+    def probs(self, t: int | None = None) -> np.ndarray:
+        """:math:`p(v \\mid h)` of sweep ``t`` (default: the last snapshot), shape (n_chains, n_visible)."""
+        return self._at(t)[1]
+
 
 def sample(
     rbm: RBM,
@@ -309,7 +387,7 @@ def sample(
     base=None,
     data=None,
     target_acceptance: float = 0.3,
-):
+) -> SampleRun:
     r"""Run ``n_chains`` chains of plain Gibbs or parallel tempering, with snapshots and traces.
 
     Parameters
@@ -318,8 +396,9 @@ def sample(
     n_chains : int
         Chains (for PT: independent tempered systems, each giving one chain at
         :math:`\beta = 1`).
-    steps : sequence of int
-        Increasing sweep counts at which to snapshot ``(v, p)``; the run lasts ``steps[-1]`` sweeps.
+    steps : int or sequence of int
+        Sweeps: the run lasts ``steps`` (or the last of an increasing sequence) and
+        snapshots ``(v, p)`` after each.
     method : {"gibbs", "pt"}
     rng : None, int or numpy.random.Generator
     start : array_like, shape (n_chains, n_visible), optional
@@ -335,7 +414,7 @@ def sample(
         PT ladder; by default :func:`tune_ladder` chooses it for ``target_acceptance``.
     base : array_like, shape (n_visible,), optional
         PT base biases; by default :func:`independent_pixel_biases` of ``data``, or 0
-        (uniform noise) without data.
+        (uniform noise) without data (see also :func:`base_biases`).
     data : array_like, shape (N, n_visible), optional
         Training images for the PT base.
     target_acceptance : float
@@ -343,30 +422,35 @@ def sample(
     Returns
     -------
     SampleRun
+        ``run.samples(t)`` and ``run.probs(t)`` after each ``t`` in ``steps``.
+
+    Raises
+    ------
+    MemoryRequestError
+        If the chains, their snapshots and traces would not fit in memory.
     """
-    if method not in ("gibbs", "pt"):
-        raise ValueError(f"method must be 'gibbs' or 'pt', got {method!r}")
-    if not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
-        raise ValueError(f"n_chains must be a positive integer, got {n_chains!r}")
-    steps = _check_steps(steps)
-    if trace_every is not None and (not isinstance(trace_every, (int, np.integer)) or trace_every < 1):
-        raise ValueError(f"trace_every must be a positive integer, got {trace_every!r}")
+    check_choice(method, "method", ("gibbs", "pt"))
+    n_chains = check_int(n_chains, "n_chains")
+    steps = as_steps(steps)
+    if trace_every is not None:
+        trace_every = check_int(trace_every, "trace_every")
+    nv, dt = rbm.n_visible, rbm.dtype
+    per_chain = (2 + 2 * len(steps)) * nv * dt.itemsize  # state, probabilities, snapshots
+    if trace_every:
+        per_chain += 16 * steps[-1] + steps[-1] // trace_every * nv  # energies, recorded states
+    check_memory(float(n_chains) * per_chain, f"{n_chains} chains of {nv} units with their snapshots")
     rng = as_rng(rng)
-    dt = rbm.dtype
     if method == "pt":
-        if base is None:
-            base = independent_pixel_biases(data, rbm.n_visible) if data is not None else np.zeros(rbm.n_visible)
+        base = independent_pixel_biases(data, nv) if base is None and data is not None else base
+        base = np.zeros(nv) if base is None else _check_base(base, rbm)
         if betas is None:
             betas = tune_ladder(rbm, base, target=target_acceptance, rng=rng)
-        pt = ParallelTempering(rbm, betas, base, n_chains, rng, start=start)
-        run, v, p = pt._run, (lambda: pt.v_model), (lambda: pt.p_model)
+        pt = ParallelTempering(rbm, betas, base, n_chains, rng=rng, start=start)
+        run, v, p = pt.run, (lambda: pt.v_model), (lambda: pt.p_model)
     else:
-        state = random_bits(n_chains, rbm.n_visible, rng, dt) if start is None else rbm._v(start).copy()
-        if state.shape[0] != n_chains:
-            raise ValueError(f"start must have {n_chains} rows, got {state.shape[0]}")
-        chains = GibbsChains(rbm.W, rbm.a, rbm.b, state, key_from(rng))
-        run = chains.run
-        v, p = (lambda: state), (lambda: chains.p)
+        state = _start(rbm, start, n_chains, rng)
+        chains = _engine.GibbsChains(rbm.W, rbm.a, rbm.b, state, _engine.key_from(rng))
+        run, v, p = chains.run, (lambda: state), (lambda: chains.p)
         betas = np.ones(1)
     # The engine runs whole stretches of sweeps between the sweeps where something is recorded.
     stops = set(steps) | (set(range(trace_every, steps[-1] + 1, trace_every)) if trace_every else set())
@@ -383,7 +467,6 @@ def sample(
                 trace_sweeps.append(t)
         if t in steps:
             snapshots[t] = (v().copy(), p().copy())
-    nv = rbm.n_visible
     return SampleRun(
         method,
         snapshots,

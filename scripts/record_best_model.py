@@ -7,7 +7,7 @@ Usage::
         --command "python -m rbmlib train --recipe best --seed 0 --out build/best.npz"
 
 Writes ``rbmlib/models/<name>.npz`` and ``rbmlib/models/<name>.json`` (command, seed, git
-commit, SHA-256, training configuration and time), which :func:`rbmlib.book.zoo.committed_model`
+commit, SHA-256, training configuration and time), which :func:`rbmlib.load_pretrained`
 checks; ``--name`` defaults to ``best``.
 """
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rbmlib import RBM
-from rbmlib.book.zoo import COMMITTED_MODELS, MODELS_DIR
+from rbmlib.pretrained import MODELS_DIR, PRETRAINED
 
 
 def main(argv=None):
@@ -32,7 +32,7 @@ def main(argv=None):
     p.add_argument("--command", required=True, help="the exact command that trained the model")
     p.add_argument("--commit", help="git commit of the training code (default: HEAD)")
     p.add_argument("--note", default="")
-    p.add_argument("--name", default="best", choices=COMMITTED_MODELS)
+    p.add_argument("--name", default="best", choices=PRETRAINED)
     args = p.parse_args(argv)
     model_path, record_path = MODELS_DIR / f"{args.name}.npz", MODELS_DIR / f"{args.name}.json"
     rbm = RBM.load(args.model)

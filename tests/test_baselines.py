@@ -65,7 +65,7 @@ def test_select_k_takes_the_best_score_and_the_smallest_k_on_ties(bank):
     [
         ({"mask": np.ones(784)}, TypeError, "boolean"),
         ({"mask": np.ones(10, bool)}, ValueError, "shape"),
-        ({"mask": np.ones(784, bool)}, ValueError, "keep some pixels and drop some"),
+        ({"mask": np.ones(784, bool)}, ValueError, "keep some units and drop some"),
         ({"k": 0}, ValueError, "k must be an integer"),
         ({"k": 201}, ValueError, "k must be an integer"),
         ({"images": np.full((2, 784), np.nan)}, ValueError, "NaN"),

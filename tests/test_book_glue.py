@@ -5,11 +5,12 @@ import shutil
 import numpy as np
 import pytest
 
-from rbmlib import RBM
+from rbmlib import RBM, ModelFileError, TrainConfig, load_pretrained, pretrained
 from rbmlib.book import zoo
 from rbmlib.book.nbtools import cached_chains, cached_evaluation, flatten
 from rbmlib.book.tables import Table
 from rbmlib.book.zoo import cached_result
+from rbmlib.pretrained import PRETRAINED
 from rbmlib.train import recipe
 
 
@@ -93,32 +94,53 @@ def test_cached_result_rebuilds_a_corrupt_file(tmp_path, monkeypatch):
         assert cached_result("k", rbm, {}, lambda: {"x": 2.0})["x"] == 2.0
 
 
-@pytest.mark.parametrize("name", zoo.COMMITTED_MODELS)
+@pytest.mark.parametrize("name", PRETRAINED)
 def test_committed_models_load_with_their_provenance(name):
-    rbm = zoo.committed_model(name)
-    record = json.loads((zoo.MODELS_DIR / f"{name}.json").read_text())
+    rbm = load_pretrained(name)
+    record = json.loads((pretrained.MODELS_DIR / f"{name}.json").read_text())
     assert rbm.metadata["provenance"]["sha256"] == record["sha256"]
-    assert hashlib.sha256((zoo.MODELS_DIR / f"{name}.npz").read_bytes()).hexdigest() == record["sha256"]
-    assert rbm.n_visible == 784 and rbm.n_hidden == recipe(name)["n_hidden"]
+    assert hashlib.sha256((pretrained.MODELS_DIR / f"{name}.npz").read_bytes()).hexdigest() == record["sha256"]
+    config = recipe(name).config
+    assert rbm.n_visible == 784 and rbm.n_hidden == recipe(name).n_hidden
     assert {k: record["config"][k] for k in ("lr", "batch_size", "method", "k")} == {
-        k: recipe(name)[k] for k in ("lr", "batch_size", "method", "k")
+        k: getattr(config, k) for k in ("lr", "batch_size", "method", "k")
     }
 
 
-def test_committed_model_falls_back_to_training_when_the_digest_differs(tmp_path, monkeypatch):
-    shutil.copy(zoo.MODELS_DIR / "best.json", tmp_path / "best.json")
-    raw = bytearray((zoo.MODELS_DIR / "best.npz").read_bytes())
-    raw[-1] ^= 0xFF  # one flipped bit: the digest no longer matches
+@pytest.fixture
+def corrupt_models(tmp_path, monkeypatch):
+    """A models folder whose best.npz has one flipped bit (its digest no longer matches best.json)."""
+    shutil.copy(pretrained.MODELS_DIR / "best.json", tmp_path / "best.json")
+    raw = bytearray((pretrained.MODELS_DIR / "best.npz").read_bytes())
+    raw[-1] ^= 0xFF
     (tmp_path / "best.npz").write_bytes(bytes(raw))
-    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(pretrained, "MODELS_DIR", tmp_path)
+    return tmp_path
+
+
+def test_a_digest_mismatch_is_an_error_not_a_silent_retraining(corrupt_models, monkeypatch):
     calls = []
     monkeypatch.setattr(zoo, "trained_model", lambda **kw: calls.append(kw) or "trained")
-    with pytest.warns(RuntimeWarning, match="does not match the SHA-256"):
-        assert zoo.committed_model("best", progress=False) == "trained"
-    assert calls[0]["name"] == "best" and all(calls[0][k] == v for k, v in recipe("best").items())
-    (tmp_path / "best.json").unlink()
-    with pytest.warns(RuntimeWarning, match="missing"):
-        assert zoo.committed_model("best", progress=False) == "trained"
+    with pytest.raises(ModelFileError, match="does not match .* in best.json .*retrain it with: python -m rbmlib"):
+        load_pretrained("best")
+    with pytest.raises(ModelFileError, match="does not match"):
+        zoo.book_model("best", progress=False)
+    assert calls == []
+    (corrupt_models / "best.json").unlink()
+    with pytest.raises(ModelFileError, match="provenance record of 'best' is missing"):
+        load_pretrained("best")
+    with pytest.raises(ValueError, match="unknown pretrained model"):
+        load_pretrained("worst")
+
+
+def test_the_book_retrains_a_corrupt_committed_model_only_when_asked(corrupt_models, monkeypatch):
+    calls = []
+    monkeypatch.setattr(zoo, "trained_model", lambda **kw: calls.append(kw) or "trained")
+    with pytest.warns(RuntimeWarning, match="does not match.*training the 'best' recipe instead"):
+        assert zoo.book_model("best", retrain=True, progress=False) == "trained"
+    best = recipe("best")
+    assert calls[0]["name"] == "best" and calls[0]["n_hidden"] == best.n_hidden
+    assert TrainConfig(**{k: v for k, v in calls[0].items() if k in TrainConfig.__dataclass_fields__}) == best.config
 
 
 def test_table_renders_text_and_html():

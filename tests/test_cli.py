@@ -5,8 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from rbmlib import RBM
+from rbmlib import RBM, fit, sample
 from rbmlib.cli import main
+from rbmlib.validation import MemoryRequestError
 
 
 def _run(capsys, *argv):
@@ -78,6 +79,22 @@ def test_file_errors_exit_2_with_one_line(tmp_path, capsys):
     small = RBM(5, 2, rng=0).save(tmp_path / "small.npz")
     code, _, err = _run(capsys, "evaluate", "--model", str(small))
     assert code == 2 and "784" in err
+
+
+def test_a_request_too_large_for_memory_exits_2_with_one_line(tmp_path, capsys):
+    """``sample --n 100000000000`` would need tens of terabytes: a one-line error naming the size, not a
+    MemoryError traceback; and the same from the library."""
+    model = RBM(784, 10, rng=0).save(tmp_path / "m.npz")
+    out = tmp_path / "s.npz"
+    code, _, err = _run(
+        capsys, "sample", "--model", str(model), "--n", "100000000000", "--steps", "10", "--out", str(out)
+    )
+    assert code == 2 and err.count("\n") == 1 and not out.exists()
+    assert "100000000000 chains of 784 units with their snapshots needs" in err and "TB" in err
+    with pytest.raises(MemoryRequestError, match="needs .* TB; .* of memory is available"):
+        sample(RBM(784, 10), 10**11, 10)
+    with pytest.raises(MemoryRequestError, match="an update with 100000000000 chains needs"):
+        fit(RBM(784, 10), np.zeros((10, 784), np.uint8), method="pcd", n_chains=10**11, batch_size=5, progress=False)
 
 
 def test_resume_needs_checkpoint(tmp_path, capsys):

@@ -8,31 +8,31 @@ from rbmlib.metrics.comparison import LETTERS, MNIST_MEAN_DENSITY, density_noise
 
 # ----------------------------------------------------------------------------- noise
 def test_uniform_noise(rng):
-    x = uniform_noise(500, rng)
+    x = uniform_noise(500, rng=rng)
     assert x.shape == (500, 784) and x.dtype == np.uint8
     assert x.mean() == pytest.approx(127.5, abs=1.0)
     assert x.min() == 0 and x.max() == 255
-    np.testing.assert_array_equal(uniform_noise(3, 1), uniform_noise(3, np.random.default_rng(1)))
-    assert uniform_noise(0, rng).shape == (0, 784)
+    np.testing.assert_array_equal(uniform_noise(3, rng=1), uniform_noise(3, rng=np.random.default_rng(1)))
+    assert uniform_noise(0, rng=rng).shape == (0, 784)
 
 
 def test_density_noise_matches_mnist_density(rng):
-    x = density_noise(2000, rng)
+    x = density_noise(2000, rng=rng)
     assert x.shape == (2000, 784) and x.dtype == np.uint8
     assert set(np.unique(x)) <= {0, 255}
     # 1.57M Bernoulli draws: standard error 2.7e-4
     assert (x > 0).mean() == pytest.approx(MNIST_MEAN_DENSITY, abs=2e-3)
-    assert (density_noise(1000, rng, density=0.5) > 0).mean() == pytest.approx(0.5, abs=0.01)
+    assert (density_noise(1000, rng=rng, density=0.5) > 0).mean() == pytest.approx(0.5, abs=0.01)
 
 
 def test_density_noise_marginals(rng):
     p = np.zeros(784)
     p[:100] = 1.0
     p[100:200] = 0.5
-    x = density_noise(400, rng, marginals=p) > 0
+    x = density_noise(400, rng=rng, marginals=p) > 0
     assert x[:, :100].all() and not x[:, 200:].any()
     assert x[:, 100:200].mean() == pytest.approx(0.5, abs=0.02)
-    x8 = density_noise(10, rng, marginals=(p * 255).astype(np.uint8)) > 0
+    x8 = density_noise(10, rng=rng, marginals=(p * 255).astype(np.uint8)) > 0
     assert x8[:, :100].all() and not x8[:, 200:].any()
 
 
@@ -47,23 +47,23 @@ def test_density_noise_marginals(rng):
 )
 def test_density_noise_validates(rng, kwargs, exc):
     with pytest.raises(exc):
-        density_noise(5, rng, **kwargs)
+        density_noise(5, rng=rng, **kwargs)
 
 
 def test_noise_validates_n_and_rng(rng):
     with pytest.raises(ValueError, match="non-negative"):
-        uniform_noise(-1, rng)
+        uniform_noise(-1, rng=rng)
     with pytest.raises(TypeError, match="rng must be"):
-        uniform_noise(3, 0.5)
+        uniform_noise(3, rng=0.5)
     with pytest.raises(TypeError, match="rng must be"):
-        density_noise(3, np.random.RandomState(0))
-    np.testing.assert_array_equal(density_noise(4, 7), density_noise(4, np.random.default_rng(7)))
+        density_noise(3, rng=np.random.RandomState(0))
+    np.testing.assert_array_equal(density_noise(4, rng=7), density_noise(4, rng=np.random.default_rng(7)))
 
 
 # ----------------------------------------------------------------------------- letters
 @pytest.fixture(scope="module")
 def some_letters():
-    return letters(300, np.random.default_rng(0))
+    return letters(300, rng=np.random.default_rng(0))
 
 
 def test_letters_shape_dtype_labels(some_letters):
@@ -97,20 +97,20 @@ def test_letters_normalised_like_mnist(some_letters):
 
 def test_letters_deterministic(some_letters):
     x, y = some_letters
-    x2, y2 = letters(300, 0)  # an int seed is the same as a Generator seeded with it
+    x2, y2 = letters(300, rng=0)  # an int seed is the same as a Generator seeded with it
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)
-    x3, _ = letters(300, np.random.default_rng(1))
+    x3, _ = letters(300, rng=np.random.default_rng(1))
     assert not np.array_equal(x, x3)
 
 
 def test_letters_options(rng):
-    x, y = letters(20, rng, chars="xyz", fonts=["DejaVuSans.ttf"])
+    x, y = letters(20, rng=rng, chars="xyz", fonts=["DejaVuSans.ttf"])
     assert set(y) <= set("xyz")
-    x0, y0 = letters(10, np.random.default_rng(4), distort=0)
-    x0b, _ = letters(10, np.random.default_rng(4), distort=0)
+    x0, y0 = letters(10, rng=np.random.default_rng(4), distort=0)
+    x0b, _ = letters(10, rng=np.random.default_rng(4), distort=0)
     np.testing.assert_array_equal(x0, x0b)
-    e, ey = letters(0, rng)
+    e, ey = letters(0, rng=rng)
     assert e.shape == (0, 784) and ey.shape == (0,)
 
 
@@ -125,6 +125,6 @@ def test_letters_options(rng):
 )
 def test_letters_validates(rng, kwargs, exc):
     with pytest.raises(exc):
-        letters(2, rng, **kwargs)
+        letters(2, rng=rng, **kwargs)
     with pytest.raises(TypeError, match="rng must be"):
-        letters(2, "123")
+        letters(2, rng="123")

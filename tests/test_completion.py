@@ -58,7 +58,7 @@ def test_recall_bad_arguments(pattern_model):
     with pytest.raises(ValueError, match="estimator must be one of"):
         recall(rbm, pattern[None], known, 5, estimator="median")
     with pytest.raises(ValueError, match="one chain"):
-        recall(rbm, pattern[None], known, 5, chains=2)
+        recall(rbm, pattern[None], known, 5, n_chains=2)
     with pytest.raises(ValueError, match="needs a classifier"):
         recall(rbm, pattern[None], known, 5, estimator="vote")
     with pytest.raises(ValueError, match="burn_in must be smaller"):
@@ -68,7 +68,7 @@ def test_recall_bad_arguments(pattern_model):
     with pytest.raises(ValueError, match="steps"):
         recall(rbm, pattern[None], known, 0)
     with pytest.raises(ValueError, match="chains"):
-        recall(rbm, pattern[None], known, 5, estimator="mean", chains=0)
+        recall(rbm, pattern[None], known, 5, estimator="mean", n_chains=0)
     with pytest.raises(ValueError, match="NaN"):
         recall(rbm, np.full((1, 784), np.nan), known, 5)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -108,7 +108,7 @@ def tiny():
 def test_clamped_chains_sample_the_conditional(tiny, start):
     rbm, cond = tiny
     n = 20000
-    *_, (v, p) = clamped_chains(rbm, GIVEN, KNOWN, 30, burn_in=29, chains=n, start=start, rng=11)
+    *_, (v, p) = clamped_chains(rbm, GIVEN, KNOWN, 30, burn_in=29, n_chains=n, start=start, rng=11)
     v = v[:, 0]
     assert v.shape == (n, 6) and np.all(v[:, KNOWN] == GIVEN[KNOWN]) and np.all(p[:, 0][:, KNOWN] == GIVEN[KNOWN])
     counts = np.bincount(_index(v[:, ~KNOWN]), minlength=16)
@@ -143,7 +143,7 @@ def test_posterior_mean_matches_enumeration(tiny, estimator):
 def test_posterior_mean_pools_chains(tiny):
     rbm, cond = tiny
     exact = cond @ all_states(4)
-    out = recall_estimates(rbm, GIVEN[None], KNOWN, 30, burn_in=10, chains=6000, rng=14)
+    out = recall_estimates(rbm, GIVEN[None], KNOWN, 30, burn_in=10, n_chains=6000, rng=14)
     assert out["mean"].shape == (1, 6)
     # 6000 chains x 20 correlated steps: the error is at most that of 6000 independent draws
     assert np.all(np.abs(out["mean"][0, ~KNOWN] - exact) < 4.5 * np.sqrt(0.25 / 6000))
@@ -167,7 +167,7 @@ def test_vote_label_frequencies_match_enumeration(tiny):
     label_h = _FirstPixel().predict(rbm.visible_probs(H))
     p_one = p_h[label_h == 1].sum()
     n = 4000
-    out = recall_estimates(rbm, GIVEN[None], KNOWN, 30, burn_in=10, chains=n, classifier=_FirstPixel(), rng=15)
+    out = recall_estimates(rbm, GIVEN[None], KNOWN, 30, burn_in=10, n_chains=n, classifier=_FirstPixel(), rng=15)
     assert abs(p_one - 0.5) > 0.1  # a clear majority, so the vote has one right answer
     winner = int(p_one > 0.5)
     assert out["vote_label"][0] == winner
@@ -178,9 +178,11 @@ def test_vote_label_frequencies_match_enumeration(tiny):
 def test_vote_is_the_mean_of_the_completions_with_the_winning_label(tiny):
     rbm, _ = tiny
     images = np.tile(GIVEN, (3, 1))
-    out = recall_estimates(rbm, images, KNOWN, 25, burn_in=5, chains=4, classifier=_FirstPixel(), vote_every=5, rng=16)
+    out = recall_estimates(
+        rbm, images, KNOWN, 25, burn_in=5, n_chains=4, classifier=_FirstPixel(), vote_every=5, rng=16
+    )
     snaps, every_step = [], []
-    for i, (_, p) in enumerate(clamped_chains(rbm, images, KNOWN, 25, burn_in=5, chains=4, rng=16)):
+    for i, (_, p) in enumerate(clamped_chains(rbm, images, KNOWN, 25, burn_in=5, n_chains=4, rng=16)):
         every_step.append(p.copy())
         if (i + 1) % 5 == 0:
             snaps.extend(p.copy())  # the same stream: the classifier draws no random numbers
@@ -199,19 +201,19 @@ def test_estimates_are_reproducible_and_keep_known_pixels(pattern_model):
     rbm, pattern = pattern_model
     known = half_mask("random", rng=2)
     grey = np.tile(pattern * 0.8 + 0.1, (3, 1))
-    a = recall_estimates(rbm, grey, known, 12, chains=2, rng=5)
-    b = recall_estimates(rbm, grey, known, 12, chains=2, rng=np.random.default_rng(5))
+    a = recall_estimates(rbm, grey, known, 12, n_chains=2, rng=5)
+    b = recall_estimates(rbm, grey, known, 12, n_chains=2, rng=np.random.default_rng(5))
     for key in ("sample", "last", "mean"):
         assert np.array_equal(a[key], b[key])
         assert a[key].shape == (3, 784)
         assert set(np.unique(a[key][:, known])) <= {0.0, 1.0}
     assert np.all((a["mean"] >= 0) & (a["mean"] <= 1))
     # the per-image mask form gives the same completion as the shared mask
-    c = recall_estimates(rbm, grey, np.tile(known, (3, 1)), 12, chains=2, rng=5)
+    c = recall_estimates(rbm, grey, np.tile(known, (3, 1)), 12, n_chains=2, rng=5)
     assert np.array_equal(a["mean"], c["mean"])
 
 
 def test_clamped_chains_yield_after_burn_in(tiny):
     rbm, _ = tiny
-    steps = list(itertools.islice(clamped_chains(rbm, GIVEN, KNOWN, 10, burn_in=7, chains=3, rng=0), 100))
+    steps = list(itertools.islice(clamped_chains(rbm, GIVEN, KNOWN, 10, burn_in=7, n_chains=3, rng=0), 100))
     assert len(steps) == 3 and steps[0][0].shape == (3, 1, 6)

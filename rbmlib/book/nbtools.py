@@ -83,8 +83,8 @@ def cached_chains(
     rbm,
     n_chains: int,
     steps=(100, 1000, 10000),
-    rng: int = 0,
     *,
+    rng: int = 0,
     method: str = "gibbs",
     classifier=None,
     trace_every: int = 20,
@@ -115,7 +115,7 @@ def cached_chains(
     Returns
     -------
     dict
-        ``snapshots``: ``{t: (v, p)}`` as :func:`~rbmlib.sampling.run_chains` (``v`` float32
+        ``snapshots``: ``{t: (v, p)}`` as :attr:`rbmlib.sampling.SampleRun.snapshots` (``v`` float32
         0/1 samples after ``t`` sweeps, ``p`` float32 :math:`p(v \\mid h)` of sweep ``t``);
         ``betas`` and ``acceptance`` (PT); with a classifier also ``labels``
         (n_records, n_chains), ``trace_sweeps`` and ``mixing`` (the report's dict).

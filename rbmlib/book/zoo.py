@@ -8,7 +8,9 @@ notebooks executed in parallel wait for each other instead of training twice.
 
 The key is a SHA-256 of the settings, the seed, the version of the training code
 (:data:`TRAINING_VERSION`) and the MNIST checksums, so a change to any of them
-trains a new model.
+trains a new model. The committed models (:mod:`rbmlib.pretrained`) are loaded, not
+trained; only when the book asks for it (``retrain=True``) is a missing or corrupt one
+replaced by training its recipe.
 """
 
 from __future__ import annotations
@@ -16,22 +18,21 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from pathlib import Path
+from dataclasses import fields
 
 import numpy as np
 
 from .._io import atomic_savez, cache_dir, cached_artifact
 from ..data import SHA256, binarized_test_set, load_mnist
 from ..evaluate import log_likelihood, log_partition
-from ..model import RBM
-from ..train import fit, recipe
+from ..model import RBM, ModelFileError
+from ..pretrained import PRETRAINED, load_pretrained
+from ..train import TrainConfig, fit, recipe
 
 __all__ = [
     "TRAINING_VERSION",
     "BOOK_MODELS",
-    "MODELS_DIR",
-    "COMMITTED_MODELS",
-    "committed_model",
+    "book_model",
     "require_seed",
     "model_key",
     "trained_model",
@@ -39,8 +40,9 @@ __all__ = [
     "cached_result",
 ]
 
-#: Bump when a change to the training code changes what a configuration produces.
-TRAINING_VERSION = 4
+#: Bump when a change to the training code changes what a configuration produces (5: the
+#: monitor sets are binarised by the engine's rule, so the histories differ).
+TRAINING_VERSION = 5
 
 #: The models the course book uses, by name: settings for :func:`trained_model`.
 #: ``cd1-10`` and ``cd1-400`` are the assignment's configuration (CD-1, lr 0.1, batch 64).
@@ -48,14 +50,6 @@ BOOK_MODELS: dict[str, dict] = {
     "cd1-10": dict(n_hidden=10, epochs=20, lr=0.1, batch_size=64, method="cd", k=1, exact_log_likelihood=True),
     "cd1-400": dict(n_hidden=400, epochs=20, lr=0.1, batch_size=64, method="cd", k=1),
 }
-
-#: Folder of the committed models: ``<name>.npz`` with its provenance record ``<name>.json``.
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-
-#: The committed models, by name: each was trained with ``python -m rbmlib train --recipe <name>``
-#: (the command, seed, commit and SHA-256 are in its provenance record). ``best`` is the
-#: book's strongest model; ``pcd64`` the previous best, kept for comparison.
-COMMITTED_MODELS = ("best", "pcd64")
 
 
 def require_seed(rng) -> int:
@@ -65,7 +59,7 @@ def require_seed(rng) -> int:
     return int(rng)
 
 
-def model_key(settings: dict, rng: int) -> str:
+def model_key(settings: dict, *, rng: int) -> str:
     """Hex digest identifying a trained model: settings, seed, code version and data."""
     blob = json.dumps(
         {"settings": settings, "seed": require_seed(rng), "version": TRAINING_VERSION, "data": SHA256["train_images"]},
@@ -101,7 +95,7 @@ def trained_model(
     data_dir : path, optional
         MNIST folder (see :func:`rbmlib.data.load_mnist`).
     **settings
-        Keyword arguments of :func:`rbmlib.train.fit` (``epochs``, ``lr``, ``method``, ...).
+        Fields of :class:`rbmlib.train.TrainConfig` (``epochs``, ``lr``, ``method``, ...).
 
     Returns
     -------
@@ -109,8 +103,9 @@ def trained_model(
         With ``metadata['history']`` from its training and ``metadata['cache_key']``.
     """
     seed = require_seed(rng)
+    config = TrainConfig(**settings)  # validated before anything is trained or looked up
     key_settings = dict(settings, n_hidden=n_hidden, exact_log_likelihood=exact_log_likelihood)
-    key = model_key(key_settings, seed)
+    key = model_key(key_settings, rng=seed)
     path = cache_dir() / f"{name or 'rbm'}-{n_hidden}h-{key}.npz"
 
     def build(path):
@@ -122,13 +117,13 @@ def trained_model(
         fit(
             rbm,
             images,
+            config,
             rng=seed,
             held_out=held,
             checkpoint=ckpt,
             resume=True,
             progress=progress,
             callback=callback,
-            **settings,
         )
         rbm.save(path, {"cache_key": key, "settings": key_settings, "seed": seed})
         ckpt.unlink(missing_ok=True)
@@ -147,45 +142,41 @@ def _exact_test_ll_callback(data_dir):
     return callback
 
 
-def book_model(name: str, *, progress: bool = True, data_dir=None) -> RBM:
-    """A model of the course book: one of :data:`BOOK_MODELS` or :data:`COMMITTED_MODELS`."""
-    if name in COMMITTED_MODELS:
-        return committed_model(name, progress=progress, data_dir=data_dir)
+def book_model(name: str, *, retrain: bool = False, progress: bool = True, data_dir=None) -> RBM:
+    """A model of the course book: one of :data:`BOOK_MODELS` (trained once per machine) or a
+    committed model (:data:`rbmlib.pretrained.PRETRAINED`, loaded and checked).
+
+    Parameters
+    ----------
+    name : str
+    retrain : bool
+        For a committed model whose file is missing or fails its SHA-256 check: train its
+        recipe instead (cached like every book model; tens of minutes), with a warning.
+        Without it, that failure is an error (:class:`rbmlib.model.ModelFileError`).
+    progress : bool
+    data_dir : path, optional
+    """
+    if name in PRETRAINED:
+        try:
+            return load_pretrained(name)
+        except ModelFileError as err:
+            if not retrain:
+                raise
+            warnings.warn(f"{err}; training the {name!r} recipe instead", RuntimeWarning, stacklevel=2)
+        r = recipe(name)
+        return trained_model(
+            name=name, n_hidden=r.n_hidden, progress=progress, data_dir=data_dir, **_settings(r.config)
+        )
     if name not in BOOK_MODELS:
-        raise ValueError(f"unknown book model {name!r}; choose one of {', '.join([*BOOK_MODELS, *COMMITTED_MODELS])}")
+        raise ValueError(f"unknown book model {name!r}; choose one of {', '.join([*BOOK_MODELS, *PRETRAINED])}")
     return trained_model(name=name, progress=progress, data_dir=data_dir, **BOOK_MODELS[name])
 
 
-def committed_model(name: str = "best", *, progress: bool = True, data_dir=None) -> RBM:
-    """A committed model (``MODELS_DIR/<name>.npz``), checked against the SHA-256 in ``<name>.json``.
-
-    If the file or its provenance record is missing, or the file's digest does not
-    match the record, a warning says so and the recipe of the same name is trained
-    instead (cached like every book model; it takes tens of minutes).
-
-    Returns
-    -------
-    RBM
-        With the provenance record in ``metadata["provenance"]``.
-    """
-    if name not in COMMITTED_MODELS:
-        raise ValueError(f"unknown committed model {name!r}; choose one of {', '.join(COMMITTED_MODELS)}")
-    path, record_path = MODELS_DIR / f"{name}.npz", MODELS_DIR / f"{name}.json"
-    if path.exists() and record_path.exists():
-        record = json.loads(record_path.read_text())
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest == record.get("sha256"):
-            rbm = RBM.load(path)
-            rbm.metadata["provenance"] = record
-            return rbm
-        warnings.warn(
-            f"{path} does not match the SHA-256 in {record_path.name}; training it again", RuntimeWarning, stacklevel=2
-        )
-    else:
-        warnings.warn(
-            f"{path} or its provenance record is missing; training the {name!r} recipe", RuntimeWarning, stacklevel=2
-        )
-    return trained_model(name=name, progress=progress, data_dir=data_dir, **recipe(name))
+def _settings(config: TrainConfig) -> dict:
+    """The fields of ``config`` that differ from the defaults (the settings a recipe's cache key holds)."""
+    default = TrainConfig()
+    changed = (f.name for f in fields(config) if getattr(config, f.name) != getattr(default, f.name))
+    return {name: getattr(config, name) for name in changed}
 
 
 def cached_result(kind: str, rbm: RBM, params: dict, compute) -> dict:

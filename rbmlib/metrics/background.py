@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import as_binary, as_images
+from ..data import as_binary, as_binary_images
 from ..model import RBM
+from ..validation import check_int, check_number
 
-__all__ = ["TEMPLATES", "IndependentPixels", "ContextModel", "RBMDensity", "as_binary_images"]
+__all__ = ["TEMPLATES", "IndependentPixels", "ContextModel", "RBMDensity"]
 
 #: Causal templates for :class:`ContextModel`: offsets (row, column) of the neighbours a
 #: pixel is predicted from, in rows above or to the left in the same row.
@@ -57,29 +58,6 @@ TEMPLATES = {
 }
 
 
-def as_binary_images(images, n_pixels: int | None = None, *, name: str = "images") -> np.ndarray:
-    """Validate binary images: rows of 0/1 values, shape (N, n_pixels), float32.
-
-    A density of binary images is evaluated at binary images only, so grey values
-    (``uint8`` or probabilities strictly between 0 and 1) are an error here:
-    binarise them first (:func:`rbmlib.data.binarize`).
-
-    Raises
-    ------
-    TypeError
-        Non-numeric input.
-    ValueError
-        Wrong shape, NaN or values outside [0, 1] (one message from
-        :func:`rbmlib.data.as_images`), or values other than 0 and 1.
-    """
-    if np.asarray(images).dtype == np.uint8:
-        raise ValueError(f"{name}: uint8 grey values are not binary images; binarise them first (rbmlib.data.binarize)")
-    x = as_images(images, n_pixels, name=name)
-    if not np.all((x == 0) | (x == 1)):
-        raise ValueError(f"{name} must be binary (0/1); binarise grey images first (rbmlib.data.binarize)")
-    return x.astype(np.float32, copy=False)
-
-
 class IndependentPixels:
     r"""Independent Bernoulli pixels: :math:`\log p(v) = \sum_i v_i \log q_i + (1 - v_i)\log(1 - q_i)`.
 
@@ -96,17 +74,15 @@ class IndependentPixels:
     """
 
     def __init__(self, prior: float = 0.5):
-        if not np.isfinite(prior) or prior <= 0:
-            raise ValueError(f"prior must be a positive number, got {prior!r}")
-        self.prior = float(prior)
+        self.prior = check_number(prior, "prior", low=0.0, open_low=True)
         self.q = None
 
-    def fit(self, images, rng=None) -> IndependentPixels:
+    def fit(self, images, *, rng=None) -> IndependentPixels:
         """Estimate :math:`q_i` from training images (0/1, or grey, binarised once with ``rng``).
 
         Returns ``self``.
         """
-        v = as_binary(images, None, rng)
+        v = as_binary(images, None, rng=rng)
         self.q = (v.sum(axis=0, dtype=np.float64) + self.prior) / (v.shape[0] + 2 * self.prior)
         return self
 
@@ -155,11 +131,9 @@ class ContextModel:
             raise ValueError(
                 f"template offsets must point to earlier pixels (row < 0, or row 0 and column < 0): {offsets}"
             )
-        if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or side < 1:
-            raise ValueError(f"side must be a positive integer, got {side!r}")
-        if not np.isfinite(prior) or prior <= 0:
-            raise ValueError(f"prior must be a positive number, got {prior!r}")
-        self.offsets, self.side, self.prior = offsets, int(side), float(prior)
+        side = check_int(side, "side")
+        prior = check_number(prior, "prior", low=0.0, open_low=True)
+        self.offsets, self.side, self.prior = offsets, side, prior
         self.counts = None  # (2**len(offsets), 2): how often each context was seen with the pixel off, on
 
     @property
@@ -178,9 +152,9 @@ class ContextModel:
             index |= grid[:, pad + dy : pad + dy + s, pad + dx : pad + dx + s] << np.uint32(bit)
         return index.reshape(n, s * s)
 
-    def fit(self, images, rng=None, *, batch: int = 10000) -> ContextModel:
+    def fit(self, images, *, rng=None, batch: int = 10000) -> ContextModel:
         """Count contexts in training images (0/1, or grey, binarised once with ``rng``). Returns ``self``."""
-        v = as_binary(images, self.side * self.side, rng)
+        v = as_binary(images, self.side * self.side, rng=rng)
         counts = np.zeros((self.n_contexts, 2))
         for i in range(0, v.shape[0], batch):
             chunk = v[i : i + batch]
@@ -225,7 +199,7 @@ class RBMDensity:
             raise ValueError(f"log_z must be finite, got {log_z}")
         self.rbm, self.log_z = rbm, log_z
 
-    def fit(self, images, rng=None) -> RBMDensity:
+    def fit(self, images, *, rng=None) -> RBMDensity:
         """Nothing to fit: the RBM is trained already (here for the common interface). Returns ``self``."""
         return self
 

@@ -46,6 +46,7 @@ from sklearn.neural_network import MLPClassifier
 from .._io import atomic_savez, cache_dir, cached_artifact
 from ..data import as_images, binarize, binarize_fixed, load_mnist
 from ..rng import as_rng
+from ..validation import check_int, check_number
 
 __all__ = [
     "DigitClassifier",
@@ -57,7 +58,7 @@ __all__ = [
 
 #: Bump when the training recipe changes: cached classifiers of another version are not used.
 #: 1: hand-written NumPy MLP and Adam; 2: scikit-learn's MLPClassifier, weights averaged over the last epochs.
-CLASSIFIER_VERSION = 2
+CLASSIFIER_VERSION = 3
 
 #: Hyperparameters used by :func:`load_classifier` (part of the cache file name).
 DEFAULT_HYPERPARAMETERS = {
@@ -87,12 +88,6 @@ def _as_labels(labels, n, name="labels"):
     if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
         raise ValueError(f"{name} must lie in 0..{N_CLASSES - 1}, got [{y.min()}, {y.max()}]")
     return y.astype(np.int64)
-
-
-def _positive_int(name, v):
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -262,7 +257,7 @@ def _augmented_epoch(x, rng, gray_fraction, max_shift):
 
     ``x`` is (N, 784), ``uint8`` or probabilities; returns float32 (N, 784).
     """
-    out = binarize(x, rng)
+    out = binarize(x, rng=rng)
     gray = np.flatnonzero(rng.random(x.shape[0]) < gray_fraction)
     out[gray] = as_images(x[gray], N_PIXELS, allow_empty=True)
     return _random_shift(out, rng, max_shift)
@@ -333,20 +328,16 @@ def train_classifier(
     x = as_images(images, N_PIXELS, keep_uint8=True)
     y = _as_labels(labels, x.shape[0])
     n = x.shape[0]
-    epochs = _positive_int("epochs", epochs)
-    n_hidden = _positive_int("n_hidden", n_hidden)
-    batch_size = _positive_int("batch_size", batch_size)
-    average_last = _positive_int("average_last", average_last)
+    epochs = check_int(epochs, "epochs")
+    n_hidden = check_int(n_hidden, "n_hidden")
+    batch_size = check_int(batch_size, "batch_size")
+    average_last = check_int(average_last, "average_last")
     if average_last > epochs:
         raise ValueError(f"average_last must be <= epochs ({epochs}), got {average_last}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    if not weight_decay >= 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-    if not isinstance(max_shift, (int, np.integer)) or not 0 <= max_shift <= 4:
-        raise ValueError(f"max_shift must be an integer in 0..4, got {max_shift!r}")
-    if not 0 <= gray_fraction <= 1:
-        raise ValueError(f"gray_fraction must lie in [0, 1], got {gray_fraction!r}")
+    check_number(lr, "lr", low=0.0, open_low=True)
+    check_number(weight_decay, "weight_decay", low=0.0)
+    check_int(max_shift, "max_shift", low=0, high=4)
+    check_number(gray_fraction, "gray_fraction", low=0.0, high=1.0)
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     rng = as_rng(rng)
 
@@ -409,7 +400,7 @@ def _cache_name(seed, hp):
     return f"digit_classifier_v{CLASSIFIER_VERSION}_seed{seed}_{key}.npz"
 
 
-def load_classifier(rng=0, *, data_dir=None, progress=False):
+def load_classifier(*, rng=0, data_dir=None, progress=False):
     """Return the MNIST digit classifier, training it once per machine and seed.
 
     The first call trains on the 60 000 MNIST training digits with

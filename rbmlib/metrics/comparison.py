@@ -30,6 +30,7 @@ from scipy import ndimage
 
 from ..data import binarize, check_probs
 from ..rng import as_rng
+from ..validation import check_int
 
 __all__ = [
     "MNIST_MEAN_DENSITY",
@@ -81,14 +82,8 @@ STROKE_WIDTH = (2.8, 4.8)
 _GLYPH_PT = 64  # render size in points at 72 dpi: glyphs ~45-60 px tall before normalisation
 
 
-def _check_n(n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    return int(n)
-
-
 # ----------------------------------------------------------------------------- noise
-def uniform_noise(n, rng=None):
+def uniform_noise(n, *, rng=None):
     """Images whose pixel intensities are independent and uniform on 0..255.
 
     After binarization every pixel is on with probability ~1/2 -- about 392 pixels
@@ -104,12 +99,12 @@ def uniform_noise(n, rng=None):
     -------
     ndarray, shape (n, 784), uint8
     """
-    n = _check_n(n)
+    n = check_int(n, "n", low=0)
     rng = as_rng(rng)
     return rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
 
 
-def density_noise(n, rng=None, density=None, *, marginals=None):
+def density_noise(n, *, rng=None, density=None, marginals=None):
     r"""Binary noise with MNIST's ink density.
 
     Pixels are independent, :math:`v_i \sim \mathrm{Bernoulli}(\rho)` with
@@ -135,7 +130,7 @@ def density_noise(n, rng=None, density=None, *, marginals=None):
     ndarray, shape (n, 784), uint8
         Values 0 and 255 only.
     """
-    n = _check_n(n)
+    n = check_int(n, "n", low=0)
     rng = as_rng(rng)
     if marginals is not None:
         if density is not None:
@@ -148,7 +143,7 @@ def density_noise(n, rng=None, density=None, *, marginals=None):
         if not isinstance(p, (float, int, np.floating, np.integer)) or isinstance(p, bool) or not 0 <= p <= 1:
             raise ValueError(f"density must be a number in [0, 1], got {density!r}")
         p = np.float64(p)
-    return binarize(np.broadcast_to(p, (n, 784)), rng).astype(np.uint8) * np.uint8(255)
+    return binarize(np.broadcast_to(p, (n, 784)), rng=rng).astype(np.uint8) * np.uint8(255)
 
 
 # ----------------------------------------------------------------------------- letters
@@ -295,7 +290,7 @@ def _disk(r):
     return (x * x + y * y) <= r * r + r
 
 
-def letters(n, rng=None, *, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
+def letters(n, *, rng=None, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
     """Handwriting-like letters, normalised like MNIST digits.
 
     Every image is one character drawn uniformly from ``chars``, rendered
@@ -342,7 +337,7 @@ def letters(n, rng=None, *, chars=LETTERS, fonts=LETTER_FONTS, distort=1.0):
     Glyph renders are cached, so after the first call 1000 letters take about a
     second.
     """
-    n = _check_n(n)
+    n = check_int(n, "n", low=0)
     rng = as_rng(rng)
     if not isinstance(chars, str) or len(chars) == 0:
         raise ValueError("chars must be a non-empty string")

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import as_binary, binarize
+from ..data import as_binary, as_binary_images, binarize
 from ..model import RBM
 from ..rng import as_rng
-from .background import ContextModel, IndependentPixels, RBMDensity, as_binary_images
+from ..validation import check_int, check_number
+from .background import ContextModel, IndependentPixels, RBMDensity
 from .comparison import density_noise, letters, uniform_noise
 from .ood import TypicalityTest, auroc, combined_score, complexity_score, likelihood_ratio
 
@@ -42,7 +43,7 @@ SCORES = (
 )
 
 
-def comparison_sets(n: int, rng=None, *, return_labels: bool = False):
+def comparison_sets(n: int, *, rng=None, return_labels: bool = False):
     """Binary images that are not digits: ``n`` each of uniform noise, density-matched noise and letters.
 
     Parameters
@@ -61,17 +62,20 @@ def comparison_sets(n: int, rng=None, *, return_labels: bool = False):
     letter_labels : ndarray of str, shape (n,), only with ``return_labels``
     """
     rng = as_rng(rng)
-    letter_images, letter_labels = letters(n, rng)
-    raw = {"uniform noise": uniform_noise(n, rng), "density noise": density_noise(n, rng), "letters": letter_images}
-    sets = {name: binarize(x, rng) for name, x in raw.items()}
+    letter_images, letter_labels = letters(n, rng=rng)
+    raw = {
+        "uniform noise": uniform_noise(n, rng=rng),
+        "density noise": density_noise(n, rng=rng),
+        "letters": letter_images,
+    }
+    sets = {name: binarize(x, rng=rng) for name, x in raw.items()}
     return (sets, letter_labels) if return_labels else sets
 
 
-def split(n: int, rng=None, fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def split(n: int, *, rng=None, fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """Random disjoint index sets: ``round(fraction * n)`` for calibration, the rest for evaluation."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if not 0 < fraction < 1:
+    n = check_int(n, "n", low=2)
+    if not 0 < check_number(fraction, "fraction") < 1:
         raise ValueError(f"fraction must lie in (0, 1), got {fraction!r}")
     perm = as_rng(rng).permutation(n)
     k = min(max(int(round(fraction * n)), 1), n - 1)
@@ -87,7 +91,7 @@ def fit_backgrounds(train_images, *, template="4", rng=None) -> dict:
         ``"independent"``: :class:`~rbmlib.metrics.background.IndependentPixels`,
         ``"context"``: :class:`~rbmlib.metrics.background.ContextModel` with ``template``.
     """
-    v = as_binary(train_images, None, rng)
+    v = as_binary(train_images, None, rng=rng)
     return {"independent": IndependentPixels().fit(v), "context": ContextModel(template).fit(v)}
 
 
@@ -201,7 +205,7 @@ def discrimination_report(
     v = as_binary_images(digits, rbm.n_visible, name="digits")
     if "digits" in others:
         raise ValueError("others must not be called 'digits'")
-    cal, ev = split(v.shape[0], rng)
+    cal, ev = split(v.shape[0], rng=rng)
     backgrounds = fit_backgrounds(train_images, template=template, rng=rng)
     names = _check_scores(scores)
     scores = score_sets(rbm, {"digits": v, **others}, backgrounds, log_z=log_z, calibration=cal, scores=names)

@@ -36,8 +36,9 @@ from PIL import Image
 from scipy.special import log_ndtr
 from sklearn.metrics import roc_auc_score
 
+from ..data import as_binary_images
 from ..rng import as_rng
-from .background import as_binary_images
+from ..validation import check_int, check_number
 
 __all__ = [
     "auroc",
@@ -290,8 +291,7 @@ def _batches(scores, batch_size, n_batches, rng):
     """
     if batch_size > scores.size:
         raise ValueError(f"batch_size {batch_size} exceeds the {scores.size} scores available")
-    if isinstance(n_batches, bool) or not isinstance(n_batches, (int, np.integer)) or n_batches < 1:
-        raise ValueError(f"n_batches must be a positive integer, got {n_batches!r}")
+    check_int(n_batches, "n_batches")
     if 2 * batch_size > scores.size:  # dense: a permutation per batch
         keys = rng.random((n_batches, scores.size))
         return scores[np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]]
@@ -338,9 +338,8 @@ class TypicalityTest:
     """
 
     def __init__(self, batch_size: int = 5, alpha: float = 0.05, two_sided: bool = True):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not 0 < alpha < 1:
+        batch_size = check_int(batch_size, "batch_size")
+        if not 0 < check_number(alpha, "alpha") < 1:
             raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
         self.batch_size, self.alpha, self.two_sided = int(batch_size), float(alpha), bool(two_sided)
         self.centre = self.threshold = None

@@ -29,15 +29,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import as_images, binarize
+from ..data import binarize
 from ..rng import as_rng
+from .neighbours import is_binary, nearest_distances, pixel_rows
 
 __all__ = [
     "class_histogram",
     "tv_distance",
     "mnist_class_frequencies",
     "tv_noise_floor",
-    "nearest_distances",
     "adversarial_accuracy",
     "class_mix_scores",
     "confidence_scores",
@@ -178,130 +178,6 @@ def tv_noise_floor(q, n: int, *, n_draws: int = 1000, rng=None) -> np.ndarray:
     return 0.5 * np.abs(counts / n - q).sum(axis=1)
 
 
-# ----------------------------------------------------------------------------- nearest neighbours
-def _rows(x, name):
-    """Rows of pixel values as float32 (N, D), validated by :func:`rbmlib.data.as_images`."""
-    return as_images(x, None, name=name).astype(np.float32, copy=False)
-
-
-def _is_binary(x):
-    return bool(np.all((x == 0) | (x == 1)))
-
-
-def nearest_distances(a, b, *, k=1, exclude_self=False, metric="auto", batch=1024, return_index=False):
-    r"""Distance from every row of ``a`` to its nearest row (or ``k`` nearest rows) of ``b``.
-
-    Squared distances are expanded as
-    :math:`\|a_i - b_j\|^2 = \|a_i\|^2 + \|b_j\|^2 - 2\,a_i\cdot b_j`, so the work is
-    one float32 matrix product per (``batch`` x ``batch * 8``) tile and memory
-    stays bounded (about ``32 * batch**2`` bytes) whatever the sizes of ``a`` and ``b``.
-
-    Parameters
-    ----------
-    a : array_like, shape (N, D) or (D,)
-        Query rows: ``uint8`` grey values (divided by 255), binary images or
-        probabilities in [0, 1] (validated by :func:`rbmlib.data.as_images`).
-    b : array_like, shape (M, D)
-        Reference rows.
-    k : int
-        Number of neighbours.  With ``k > 1`` the results have shape (N, k), sorted
-        from nearest to farthest.
-    exclude_self : bool
-        ``a`` and ``b`` are the same set (N == M, row i of ``a`` is row i of ``b``):
-        ignore the pair (i, i), i.e. leave-one-out nearest neighbours.
-    metric : {"auto", "euclidean", "hamming"}
-        ``"hamming"`` counts differing pixels and needs 0/1 data; for binary data it
-        equals the squared Euclidean distance.  ``"auto"`` picks Hamming when both
-        arrays are binary, Euclidean otherwise.
-    batch : int
-        Rows of ``a`` per tile.
-    return_index : bool
-        Also return the index into ``b`` of each nearest neighbour.
-
-    Returns
-    -------
-    dist : ndarray, shape (N,) or (N, k), float32
-        Nearest-neighbour distance (Euclidean) or number of differing pixels (Hamming).
-    index : ndarray, shape (N,) or (N, k), int64
-        Only when ``return_index``.
-
-    Notes
-    -----
-    For binary data every product is a small integer, exact in float32, so Hamming
-    distances are exact.  For grey data the expansion loses a little precision
-    (absolute error ~1e-3 in the squared distance), so an exact duplicate may come
-    out at up to ~0.03 instead of 0.
-
-    Why not scikit-learn: on the workloads of :func:`sample_report`, measured on
-    2 cores (best of 3), this tiled float32 GEMM took 1.8-1.9 s for 1000 samples
-    against the 60 000 training digits (k=2), against 2.2-2.5 s for
-    ``NearestNeighbors(algorithm="brute")`` and 3.3 s for
-    ``pairwise_distances_chunked`` with an ``argpartition`` reduction; and 0.26-0.29 s
-    for the four 2000 x 2000 Hamming searches of :math:`AA_{TS}`, against 1.0 s for
-    ``NearestNeighbors(metric="sqeuclidean")``, with identical results.
-    scikit-learn's is more precise on grey data (it accumulates chunks in float64:
-    error ~1e-6), which the copy criterion does not need.
-    """
-    a = _rows(a, "a")
-    b = _rows(b, "b")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"a and b must have the same number of columns, got {a.shape[1]} and {b.shape[1]}")
-    if exclude_self and a.shape[0] != b.shape[0]:
-        raise ValueError("exclude_self=True needs a and b to be the same set (same number of rows)")
-    if exclude_self and a.shape[0] < 2:
-        raise ValueError("exclude_self=True needs at least 2 rows")
-    if not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be a positive integer, got {batch!r}")
-    if metric == "auto":
-        metric = "hamming" if (_is_binary(a) and _is_binary(b)) else "euclidean"
-    elif metric == "hamming":
-        if not (_is_binary(a) and _is_binary(b)):
-            raise ValueError("metric='hamming' needs binary (0/1) data")
-    elif metric != "euclidean":
-        raise ValueError(f"metric must be 'auto', 'euclidean' or 'hamming', got {metric!r}")
-
-    na = np.einsum("ij,ij->i", a, a)
-    nb = np.einsum("ij,ij->i", b, b)
-    n, m = a.shape[0], b.shape[0]
-    if not isinstance(k, (int, np.integer)) or k < 1 or k > m - int(bool(exclude_self)):
-        raise ValueError(f"k must be an integer in 1..{m - int(bool(exclude_self))}, got {k!r}")
-    best = np.full((n, k), np.inf, dtype=np.float32)
-    best_idx = np.zeros((n, k), dtype=np.int64)
-    bchunk = 8 * batch
-    for i0 in range(0, n, batch):
-        i1 = min(n, i0 + batch)
-        rows = np.arange(i0, i1)
-        r = np.arange(i1 - i0)[:, None]
-        for j0 in range(0, m, bchunk):
-            j1 = min(m, j0 + bchunk)
-            d = a[i0:i1] @ b[j0:j1].T
-            d *= -2.0
-            d += na[i0:i1, None]
-            d += nb[None, j0:j1]
-            if exclude_self:
-                inside = (rows >= j0) & (rows < j1)
-                d[np.flatnonzero(inside), rows[inside] - j0] = np.inf
-            if k == 1:
-                kk = np.argmin(d, axis=1)[:, None]
-            else:
-                kk = np.argpartition(d, min(k, d.shape[1]) - 1, axis=1)[:, :k]
-            # merge this tile's candidates with the running best
-            cand = np.concatenate([best[i0:i1], d[r, kk]], axis=1)
-            cand_idx = np.concatenate([best_idx[i0:i1], kk + j0], axis=1)
-            order = np.argsort(cand, axis=1, kind="stable")[:, :k]
-            best[i0:i1] = cand[r, order]
-            best_idx[i0:i1] = cand_idx[r, order]
-    np.maximum(best, 0, out=best)
-    if metric == "hamming":
-        dist = np.rint(best)
-    else:
-        dist = np.sqrt(best)
-    dist = dist.astype(np.float32)
-    if k == 1:
-        dist, best_idx = dist[:, 0], best_idx[:, 0]
-    return (dist, best_idx) if return_index else dist
-
-
 def adversarial_accuracy(samples, real, *, metric="auto", batch=1024, return_parts=False):
     r"""Nearest-neighbour adversarial accuracy :math:`AA_{TS}` (Yale et al., 2020).
 
@@ -349,8 +225,8 @@ def adversarial_accuracy(samples, real, *, metric="auto", batch=1024, return_par
     -------
     float, or (float, float, float) when ``return_parts``.
     """
-    s = _rows(samples, "samples")
-    t = _rows(real, "real")
+    s = pixel_rows(samples, "samples")
+    t = pixel_rows(real, "real")
     if s.shape[0] != t.shape[0]:
         raise ValueError(
             f"samples and real must have the same number of rows (got {s.shape[0]} and "
@@ -359,7 +235,7 @@ def adversarial_accuracy(samples, real, *, metric="auto", batch=1024, return_par
     if s.shape[0] < 2:
         raise ValueError("adversarial_accuracy needs at least 2 rows per set")
     if metric == "auto":
-        metric = "hamming" if (_is_binary(s) and _is_binary(t)) else "euclidean"
+        metric = "hamming" if (is_binary(s) and is_binary(t)) else "euclidean"
     kw = dict(metric=metric, batch=batch)
     d_ts = nearest_distances(t, s, **kw)
     d_tt = nearest_distances(t, t, exclude_self=True, **kw)
@@ -490,19 +366,19 @@ def aats_scores(samples, train, test, *, n_aats=None, rng=None):
         ``aats_metric``.
     """
     rng = as_rng(rng)
-    s, train, test = _rows(samples, "samples"), _rows(train, "train"), _rows(test, "test")
+    s, train, test = pixel_rows(samples, "samples"), pixel_rows(train, "train"), pixel_rows(test, "test")
     n = s.shape[0]
     k = min(n, test.shape[0], train.shape[0], 2000 if n_aats is None else int(n_aats))
     if k < 2:
         raise ValueError(f"n_aats must be >= 2 (and every set needs 2 rows), got {n_aats!r}")
-    binary = _is_binary(s)
+    binary = is_binary(s)
     metric = "hamming" if binary else "euclidean"
     s_k = s[rng.choice(n, size=k, replace=False)]
     tr_k = train[rng.choice(train.shape[0], size=k, replace=False)]
     te_k = test[rng.choice(test.shape[0], size=k, replace=False)]
     if binary:
-        tr_k = binarize(tr_k, rng)
-        te_k = binarize(te_k, rng)
+        tr_k = binarize(tr_k, rng=rng)
+        te_k = binarize(te_k, rng=rng)
     aats, aats_real, aats_synth = adversarial_accuracy(s_k, tr_k, metric=metric, return_parts=True)
     aats_test = adversarial_accuracy(s_k, te_k, metric=metric)
     return {
@@ -623,21 +499,21 @@ def sample_report(
         raise TypeError("classifier must be a DigitClassifier (has predict_proba)")
     if not 0 < copy_quantile < 0.5:
         raise ValueError(f"copy_quantile must lie in (0, 0.5), got {copy_quantile!r}")
-    s = _rows(samples, "samples")
-    train = _rows(train_images, "train_images")
-    test = _rows(test_images, "test_images")
+    s = pixel_rows(samples, "samples")
+    train = pixel_rows(train_images, "train_images")
+    test = pixel_rows(test_images, "test_images")
     for x, name in ((s, "samples"), (train, "train_images"), (test, "test_images")):
         if x.shape != (x.shape[0], 784) or x.shape[0] < 2:
             raise ValueError(f"{name} must have shape (N, 784) with at least 2 rows, got {x.shape}")
     n = s.shape[0]
-    binary = _is_binary(s)
+    binary = is_binary(s)
 
     # reference digits in the samples' space: binarised when the samples are binary
     n_ref = min(test.shape[0], max(n, 1000) if n_reference is None else int(n_reference))
     if n_ref < 2:
         raise ValueError(f"n_reference must be >= 2, got {n_reference!r}")
     ref_idx = rng.choice(test.shape[0], size=n_ref, replace=False)
-    ref = binarize(test[ref_idx], rng) if binary else test[ref_idx]
+    ref = binarize(test[ref_idx], rng=rng) if binary else test[ref_idx]
     ref_same = ref[: min(n, n_ref)]  # as many as the samples, for the confidence and TV references
 
     p_s = classifier.predict_proba(s)

@@ -24,6 +24,7 @@ from ..completion import HALVES, half_mask, recall_estimates
 from ..data import as_binary, as_images
 from ..model import RBM
 from ..rng import as_rng
+from ..validation import check_mask
 from .baselines import knn_complete
 
 __all__ = [
@@ -68,9 +69,7 @@ def completion_errors(filled, images, mask) -> dict:
         raise ValueError(f"filled and images must have the same shape, got {q.shape} and {v.shape}")
     if not np.all((v == 0) | (v == 1)):
         raise ValueError("images must be binary (0/1): the errors are against the binarised originals")
-    mask = np.asarray(mask)
-    if mask.dtype != np.bool_ or mask.shape != (q.shape[1],):
-        raise ValueError(f"mask must be boolean with shape ({q.shape[1]},), got {mask.dtype} {mask.shape}")
+    mask = check_mask(mask, q.shape[1])
     diff = q[:, ~mask].astype(np.float64) - v[:, ~mask]
     return {"pixel_error": float(np.abs(diff).mean()), "squared_error": float((diff**2).mean())}
 
@@ -86,7 +85,7 @@ def score_recall(
     kinds=HALVES,
     estimators=("last",),
     burn_in: int | None = None,
-    chains: int = 1,
+    n_chains: int = 1,
     vote_every: int = 10,
     start="zeros",
     knn_bank=None,
@@ -100,7 +99,7 @@ def score_recall(
 
     * ``rbm_last``, ``rbm_mean``, ``rbm_vote``: the RBM's estimators named in
       ``estimators`` (:func:`rbmlib.completion.recall_estimates`, all from one run of
-      ``chains`` clamped chains per image with ``steps`` Gibbs steps);
+      ``n_chains`` clamped chains per image with ``steps`` Gibbs steps);
     * ``knn``: the mean of the ``knn_k`` training digits nearest on the known half
       (:func:`rbmlib.metrics.baselines.knn_complete`), if ``knn_bank`` is given;
     * ``mean_fill``: the dropped pixels set to the mean training image;
@@ -127,7 +126,7 @@ def score_recall(
         The RBM completions to score.
     burn_in : int, optional
         Steps discarded before averaging (default ``steps // 2``).
-    chains : int
+    n_chains : int
         Clamped chains per image (``rbm_last`` uses the first).
     vote_every : int
         Steps between labelled completions for ``rbm_vote``.
@@ -154,7 +153,7 @@ def score_recall(
         completions that agree with the vote (if ``"vote"`` is scored).
     """
     rng = as_rng(rng)
-    v = as_binary(images, rbm.n_visible, rng, rbm.dtype)
+    v = as_binary(images, rbm.n_visible, rng=rng, dtype=rbm.dtype)
     labels = np.asarray(labels)
     if labels.shape != (v.shape[0],):
         raise ValueError(f"labels must have shape ({v.shape[0]},), got {labels.shape}")
@@ -174,7 +173,7 @@ def score_recall(
             raise ValueError(f"knn_k has no value for {', '.join(missing)}")
     rows, predictions = [], {}
     for kind in kinds:
-        known = half_mask(kind, rng)
+        known = half_mask(kind, rng=rng)
         fills = {}
         if estimators:
             est = recall_estimates(
@@ -183,7 +182,7 @@ def score_recall(
                 known,
                 steps,
                 burn_in=burn_in,
-                chains=chains,
+                n_chains=n_chains,
                 classifier=classifier if "vote" in estimators else None,
                 vote_every=vote_every,
                 start=start,

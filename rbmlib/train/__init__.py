@@ -1,7 +1,21 @@
-"""Training RBMs: :func:`fit` (the loop), one update per method (:mod:`~rbmlib.train.updates`),
-the resumable state (:mod:`~rbmlib.train.state`) and named :data:`RECIPES`."""
+"""Training RBMs: :func:`fit` (the loop), :class:`TrainConfig` (its settings), the step's algebra
+(:func:`apply_gradient` with its :class:`Optimizer` record), the resumable state
+(:mod:`~rbmlib.train.state`) and named :data:`RECIPES`."""
 
-from .loop import LR_SCHEDULES, TrainingDiverged, fit, lr_factor
-from .recipes import RECIPES, recipe
+from .config import LR_SCHEDULES, TrainConfig, lr_factor
+from .loop import TrainingDiverged, fit
+from .recipes import RECIPES, Recipe, recipe
+from .step import Optimizer, apply_gradient
 
-__all__ = ["fit", "TrainingDiverged", "RECIPES", "recipe", "lr_factor", "LR_SCHEDULES"]
+__all__ = [
+    "fit",
+    "TrainConfig",
+    "TrainingDiverged",
+    "Recipe",
+    "RECIPES",
+    "recipe",
+    "Optimizer",
+    "apply_gradient",
+    "lr_factor",
+    "LR_SCHEDULES",
+]

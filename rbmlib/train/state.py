@@ -15,25 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .._fast import key_from
+from .. import _engine
+from .._engine.records import Optimizer
 from ..model import RBM, load_state
-from .updates import Optimizer
+from .config import TrainConfig
 
-__all__ = ["TrainState", "RESUME_KEYS"]
+__all__ = ["TrainState"]
 
-#: Settings that must match for a checkpoint to be resumed.
-RESUME_KEYS = (
-    "n_visible",
-    "n_hidden",
-    "batch_size",
-    "method",
-    "k",
-    "n_chains",
-    "momentum",
-    "centering",
-    "dtype",
-    "n_images",
-)
+#: Facts about the model and the data that must match for a checkpoint to be resumed.
+_FACTS = ("n_visible", "n_hidden", "dtype", "n_images")
 
 
 @dataclass
@@ -42,12 +32,13 @@ class TrainState:
 
     Attributes
     ----------
-    config : dict
-        The run's settings (saved as ``metadata['config']``).
+    config : TrainConfig
+    facts : dict
+        ``n_visible``, ``n_hidden``, ``dtype`` and ``n_images`` of the run.
     rng, mon_rng : numpy.random.Generator
         Training randomness (shuffles, chain starts) and monitoring randomness.
     key : tuple of int
-        Philox key of the updates' random numbers (:mod:`rbmlib.train.updates`).
+        Philox key of the updates' random numbers.
     opt : Optimizer
         Momentum velocities and centering offsets.
     chains : ndarray or None, shape (n_chains, n_hidden)
@@ -56,7 +47,8 @@ class TrainState:
         One row per completed epoch.
     """
 
-    config: dict
+    config: TrainConfig
+    facts: dict
     rng: np.random.Generator
     mon_rng: np.random.Generator
     key: tuple
@@ -64,11 +56,15 @@ class TrainState:
     chains: np.ndarray | None = None
     history: list = field(default_factory=list)
 
+    def record(self) -> dict:
+        """The run's settings and facts as saved in ``metadata['config']``."""
+        return {**self.facts, **self.config.to_dict()}
+
     def _arrays(self) -> dict:
         arrays = {}
-        if self.opt.velocity is not None:
-            arrays.update({f"vel_{k}": v for k, v in self.opt.velocity.items()})
-        if self.opt.lam is not None:
+        if self.opt.momentum:
+            arrays.update(vel_W=self.opt.vel_W, vel_a=self.opt.vel_a, vel_b=self.opt.vel_b)
+        if self.opt.centering:
             arrays["lam"] = self.opt.lam
         if self.chains is not None:
             arrays["chains"] = self.chains
@@ -77,7 +73,7 @@ class TrainState:
     def save(self, path, rbm: RBM) -> None:
         """Write ``rbm`` and this state to the checkpoint ``path`` atomically."""
         meta = {
-            "config": self.config,
+            "config": self.record(),
             "history": self.history,
             "train_state": {
                 "rng": self.rng.bit_generator.state,
@@ -85,8 +81,7 @@ class TrainState:
                 "key": list(self.key),
             },
         }
-        checkpoint = rbm.copy()
-        checkpoint.save(path, meta, state=self._arrays())
+        rbm.copy().save(path, meta, state=self._arrays())
 
     def restore(self, path, rbm: RBM) -> None:
         """Load the checkpoint ``path`` into ``rbm`` (parameters) and this state.
@@ -94,17 +89,14 @@ class TrainState:
         Raises
         ------
         ValueError
-            If the checkpoint was made with other settings (:data:`RESUME_KEYS`) or
-            holds no training state.
+            If the checkpoint was made with other settings (:meth:`TrainConfig.resume_fields`
+            or another model or data size) or holds no training state.
         """
         path = Path(path)
         saved = RBM.load(path)
-        old = saved.metadata.get("config", {})
-        diff = [
-            f"{key}: checkpoint {old.get(key)!r} != now {self.config[key]!r}"
-            for key in RESUME_KEYS
-            if old.get(key) != self.config[key]
-        ]
+        old, now = saved.metadata.get("config", {}), self.record()
+        keys = (*_FACTS, *TrainConfig.resume_fields())
+        diff = [f"{k}: checkpoint {old.get(k)!r} != now {now[k]!r}" for k in keys if old.get(k) != now[k]]
         if diff:
             raise ValueError(f"checkpoint {path} was made with a different configuration ({'; '.join(diff)})")
         gens = saved.metadata.get("train_state")
@@ -113,15 +105,13 @@ class TrainState:
         arrays = load_state(path)
         rbm.W, rbm.a, rbm.b = saved.W, saved.a, saved.b
         rbm.metadata = {k: v for k, v in saved.metadata.items() if k != "train_state"}
-        self.history = list(saved.metadata.get("history", []))
+        self.history[:] = saved.metadata.get("history", [])
         self.rng.bit_generator.state = gens["rng"]
         self.mon_rng.bit_generator.state = gens["mon_rng"]
-        # Checkpoints of rbmlib < 0.3 hold no key: such a run goes on with a key drawn from
-        # its restored generator (reproducible, though not the bits an older rbmlib gave).
-        self.key = tuple(int(k) for k in gens["key"]) if "key" in gens else key_from(self.rng)
-        if self.opt.velocity is not None:
-            self.opt.velocity = {k: arrays[f"vel_{k}"] for k in ("W", "a", "b")}
-        if self.opt.lam is not None:
-            self.opt.lam = arrays["lam"]
+        # Checkpoints written before the fused engine (the book's TRAINING_VERSION < 4) hold no key:
+        # such a run goes on with a key drawn from its restored generator (reproducible, though not
+        # the bits that the older code would have given).
+        self.key = tuple(int(k) for k in gens["key"]) if "key" in gens else _engine.key_from(self.rng)
+        self.opt = self.opt._replace(**{k: arrays[k] for k in ("lam", "vel_W", "vel_a", "vel_b") if k in arrays})
         if self.chains is not None:
             self.chains = arrays["chains"]

@@ -1,4 +1,4 @@
-"""The fused Gibbs engine (rbmlib._fast): its random numbers, draws and thread-count independence.
+"""The engine (rbmlib._engine): its random numbers, its one draw primitive and thread-count independence.
 
 The numba kernels are checked against a plain-numpy replay of the same arithmetic (bit for
 bit), the Bernoulli draw's probability against an exhaustive count over all its 2**24
@@ -11,8 +11,10 @@ import pytest
 from helpers_exact import random_rbm
 
 from rbmlib import RBM, fit
-from rbmlib import _fast as F
-from rbmlib.sampling import sample
+from rbmlib import _engine as F
+from rbmlib._engine.draw import SAMPLE_P, binarize_rows, draw_block, rows, words
+from rbmlib._engine.records import Layer, random_width
+from rbmlib.sampling import ParallelTempering, sample
 
 two_threads = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
 
@@ -130,8 +132,7 @@ def test_uint8_binarisation_probability_is_x_over_255():
     grey = np.array([[0, 1, 51, 128, 254, 255, 0, 0]], np.uint8)
     X = np.repeat(grey, 50000, axis=0)
     V = np.empty(X.shape, np.float32)
-    u = np.empty(64, np.uint32)
-    F._binarize_rows_k(X, np.zeros((0, 8), np.float32), np.arange(len(X)), V, 0, 8, u, 0, 5, 1, 2)
+    binarize_rows(X, np.arange(len(X)), V, 0, 8, words(np.empty(64, np.uint32), 0, 0, 5, (1, 2)))
     freq = V.mean(axis=0)
     assert freq[0] == 0 and freq[5] == 1  # 0 is always off, 255 always on
     p = grey[0] / 255
@@ -235,13 +236,11 @@ def test_fit_trains_a_float64_model_in_float64():
 
 
 def test_parallel_tempering_run_equals_single_sweeps():
-    from rbmlib.sampling import ParallelTempering
-
     rbm = random_rbm(6, 4, seed=2)
     one, many = (ParallelTempering(rbm, [0.0, 0.5, 1.0], np.zeros(6), n_chains=50, rng=3) for _ in range(2))
     energies = np.array([one.sweep() for _ in range(5)])
     e = np.empty((5, 50))
-    many._run(5, want_p=True, energies=e)
+    many.run(5, want_p=True, energies=e)
     assert np.array_equal(one.v, many.v) and np.array_equal(one.p, many.p) and np.array_equal(energies, e)
     assert np.array_equal(one.accepted, many.accepted) and one.sweeps == many.sweeps == 5
 
@@ -266,3 +265,77 @@ def test_energies_are_those_of_the_joint_state():
 def test_threads_rejects_impossible_counts():
     with pytest.raises(ValueError, match="threads must be between"), F.threads(0):
         pass
+
+
+# ---------------------------------------------------------------- the draw primitive's options
+def _block(pre, lay, s=None, chain0=0):
+    """draw_block (SAMPLE_P) on all rows of ``pre``, random words (tag 2, counter 4, key (9, 10)): samples, probs."""
+    R, n = pre.shape
+    s = np.zeros_like(pre) if s is None else s
+    p = np.zeros_like(pre)
+    rnd = words(np.empty(random_width(n), np.uint32), 2, 0, 4, (9, 10))
+    draw_block(pre.copy(), s, p, rows(0, 0, 0, chain0, R), 0, n, lay, rnd, SAMPLE_P)
+    return s, p
+
+
+def _expected_draws(logit, R, n, chain0):
+    d = _denom_f32(logit.astype(np.float32))
+    u = _words_np(R, n, (9, 10), chain0, 2 * 65536, 4)
+    return ((u >> np.uint32(8)).astype(np.int32).astype(np.float32) * d < np.float32(2**24)).astype(np.float32), d
+
+
+@pytest.mark.parametrize("with_base", [False, True])
+def test_tempered_draw_equals_the_numpy_replay_bit_for_bit(with_base):
+    """With an inverse temperature per chain (and a base), the logit is beta (x + bias) (+ (1 - beta) base)."""
+    rng = np.random.default_rng(3)
+    pre = (rng.standard_normal((40, 70)) * 5).astype(np.float32)
+    bias, base = rng.standard_normal(70).astype(np.float32), rng.standard_normal(70).astype(np.float32)
+    beta = rng.random(40 + 7).astype(np.float32)  # the block is chains 7 .. 46
+    lay = Layer(bias, beta, base if with_base else np.zeros(0, np.float32), np.zeros((0, 70), np.uint8))
+    s, p = _block(pre, lay, chain0=7)
+    be = beta[7:, None]
+    logit = (np.float32(1) - be) * base + be * (pre + bias) if with_base else be * (pre + bias)
+    expect, d = _expected_draws(logit, 40, 70, 7)
+    assert np.array_equal(s, expect) and np.array_equal(p, np.float32(1.0) / d)
+
+
+def test_clamped_units_keep_their_value_and_show_it_as_their_probability():
+    rng = np.random.default_rng(4)
+    pre = (rng.standard_normal((30, 16)) * 3).astype(np.float32)
+    clamp = (rng.random((30, 16)) < 0.4).astype(np.uint8)
+    none, bias = np.zeros(0, np.float32), np.zeros(16, np.float32)
+    free, _ = _block(pre, Layer(bias, none, none, np.zeros((0, 16), np.uint8)))
+    s, p = _block(pre, Layer(bias, none, none, clamp), s=np.full_like(pre, 0.5))  # 0.5: the kept value
+    on = clamp == 1
+    assert np.all(s[on] == 0.5) and np.all(p[on] == 0.5)
+    assert np.array_equal(s[~on], free[~on])  # the free units draw exactly as without a clamp
+
+
+def test_training_schedule_lists_every_phase_in_order():
+    from rbmlib._engine.train import DATA, DOWN, HIDDEN, MODEL, WEIGHTS, schedule
+
+    got = [tuple(r) for r in schedule(2, 2)]
+    batch = lambda t: [(DATA, t, 0), (DOWN, t, 0), (MODEL, t, 0), (DOWN, t, 1), (MODEL, t, 1), (WEIGHTS, t, 0)]
+    assert got == [(WEIGHTS, -1, 0), *batch(0), *batch(1), (HIDDEN, 1, 0)]
+
+
+def test_anneal_two_steps_is_the_exact_log_ratio():
+    """With betas (0, 1) AIS makes no move: its log weight is log p*_1(v) - log p*_0(v) at the base draw."""
+    rbm = random_rbm(7, 5, seed=8)
+    base = np.linspace(-1, 1, 7)
+    v = (np.random.default_rng(1).random((20, 7)) < 0.5).astype(float)
+    logw = F.anneal(rbm.W, rbm.a, rbm.b, base, np.array([0.0, 1.0]), (1, 2), v=v, dtype=np.float64)
+    x = v @ rbm.W + rbm.b
+    # reverse: from beta = 1 to 0, the weight is log p*_0(v) - log p*_1(v)
+    expect = v @ base + 5 * np.log(2) - (v @ rbm.a + np.logaddexp(0, x).sum(axis=1))
+    np.testing.assert_allclose(logw, expect, rtol=0, atol=1e-12)
+
+
+@two_threads
+def test_anneal_same_weights_on_1_and_2_threads():
+    rbm = _model(nv=30, nh=20, seed=3)
+    runs = []
+    for T in (1, 2):
+        with F.threads(T):
+            runs.append(F.anneal(rbm.W, rbm.a, rbm.b, np.zeros(30), np.linspace(0, 1, 50), (5, 6), n_runs=150))
+    assert np.array_equal(*runs) and np.all(np.isfinite(runs[0]))

