@@ -19,6 +19,7 @@ from .evaluate import MAX_EXACT_UNITS, evaluate_model
 from .model import RBM, ModelFileError
 from .sampling import sample
 from .train import RECIPES, TrainConfig, fit, recipe
+from .validation import check_int
 
 try:  # the evaluation kit needs scikit-learn (the ``metrics`` extra); evaluate reports without it
     from .metrics.discrimination import comparison_sets, discrimination_report
@@ -37,12 +38,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _positive_int(text):
     try:
-        value = int(text)
+        return check_int(int(text), "value")
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _nonneg_float(text):

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: The largest number of units on the smaller side of an RBM for which :math:`\log Z` is
-#: computed exactly, by enumerating :math:`2^{n}` states (about 10 s at 25 on two cores).
+#: computed exactly, by enumerating :math:`2^{n}` states.
 MAX_EXACT_UNITS = 25
 
 

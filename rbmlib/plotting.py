@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .data import check_probs
+from .validation import check_int
 
 __all__ = ["plot_me", "plot_weights", "plot_biases", "tile_images", "grid_shape"]
 
@@ -30,10 +31,7 @@ def grid_shape(n: int, ncols: int | None = None) -> tuple[int, int]:
         raise ValueError(f"need at least one image, got {n}")
     if ncols is None:
         ncols = math.ceil(math.sqrt(n))
-    ncols = int(ncols)
-    if ncols < 1:
-        raise ValueError(f"ncols must be a positive integer, got {ncols}")
-    ncols = min(ncols, n)
+    ncols = min(check_int(ncols, "ncols"), n)
     return math.ceil(n / ncols), ncols
 
 

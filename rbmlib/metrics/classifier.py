@@ -22,8 +22,8 @@ a decaying learning rate would (scikit-learn's Adam keeps its step size fixed).
 runs the forward pass itself in float32 NumPy.
 
 With the defaults it reaches about 98.4 % accuracy on binarised MNIST test digits
-(98.8 % on grey ones) after about 40 s of training on 2 idle CPU cores. That happens
-once per machine: :func:`load_classifier` caches the weights.
+(98.8 % on grey ones). It is trained once per machine: :func:`load_classifier` caches
+the weights.
 
 Examples
 --------
@@ -404,7 +404,7 @@ def load_classifier(*, rng=0, data_dir=None, progress=False):
     """Return the MNIST digit classifier, training it once per machine and seed.
 
     The first call trains on the 60 000 MNIST training digits with
-    :data:`DEFAULT_HYPERPARAMETERS` (about 40 s on 2 idle cores), measures the accuracy
+    :data:`DEFAULT_HYPERPARAMETERS`, measures the accuracy
     on the grey test digits and on the test digits binarised by
     :func:`rbmlib.data.binarize_fixed` (``metadata["test_accuracy_gray"]``,
     ``metadata["test_accuracy_binarized"]``) and writes

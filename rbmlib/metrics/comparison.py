@@ -30,7 +30,7 @@ from scipy import ndimage
 
 from ..data import binarize, check_probs
 from ..rng import as_rng
-from ..validation import check_int
+from ..validation import check_int, check_number
 
 __all__ = [
     "MNIST_MEAN_DENSITY",
@@ -140,9 +140,7 @@ def density_noise(n, *, rng=None, density=None, marginals=None):
             raise ValueError(f"marginals must have shape (784,), got {p.shape}")
     else:
         p = MNIST_MEAN_DENSITY if density is None else density
-        if not isinstance(p, (float, int, np.floating, np.integer)) or isinstance(p, bool) or not 0 <= p <= 1:
-            raise ValueError(f"density must be a number in [0, 1], got {density!r}")
-        p = np.float64(p)
+        p = np.float64(check_number(p, "density", low=0.0, high=1.0))
     return binarize(np.broadcast_to(p, (n, 784)), rng=rng).astype(np.uint8) * np.uint8(255)
 
 

@@ -63,16 +63,14 @@ def nearest_distances(a, b, *, k=1, exclude_self=False, metric="auto", batch=102
     distances are exact.  For grey data the expansion loses a little precision
     (absolute error ~1e-3 in the squared distance), so an exact duplicate may come
     out at up to ~0.03 instead of 0.
-
-    Why not scikit-learn: measured on 2 cores (best of 3, 2026-12-07), this tiled float32
-    GEMM took 0.66 s for 1000 samples against the 60 000 training digits (k=2) against
-    0.95 s for ``NearestNeighbors(algorithm="brute")``; 0.23 s against 0.30 s for the
-    recall baseline's search (500 half-images against 59 000 on 392 pixels, k=50, the
-    same neighbours); and 0.032 s against 0.066 s for a 2000 x 2000 Hamming search of
-    :math:`AA_{TS}` (``metric="sqeuclidean"``). scikit-learn's is more precise on grey
-    data (it accumulates chunks in float64: error ~1e-6), which neither the copy
-    criterion nor the recall baseline needs.
     """
+    # Why not scikit-learn: measured on 2 cores (best of 3, 2026-12-07), this tiled float32 GEMM took
+    # 0.66 s for 1000 samples against the 60 000 training digits (k=2) against 0.95 s for
+    # NearestNeighbors(algorithm="brute"); 0.23 s against 0.30 s for the recall baseline's search (500
+    # half-images against 59 000 on 392 pixels, k=50, the same neighbours); 0.032 s against 0.066 s for a
+    # 2000 x 2000 Hamming search of AA_TS (metric="sqeuclidean"). scikit-learn's is more precise on grey
+    # data (it accumulates chunks in float64: error ~1e-6), which neither the copy criterion nor the recall
+    # baseline needs. The measuring script: benchmarks/neighbours.py.
     a = pixel_rows(a, "a")
     b = pixel_rows(b, "b")
     if a.shape[1] != b.shape[1]:
