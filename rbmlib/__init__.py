@@ -7,7 +7,8 @@ The package is layered; imports run one way, downwards:
   :mod:`rbmlib.sampling`, :mod:`rbmlib.evaluate`, :mod:`rbmlib.completion`,
   :mod:`rbmlib.pretrained` and :mod:`rbmlib.plotting`;
 * the evaluation kit :mod:`rbmlib.metrics` (digit classifier, sample quality,
-  comparison sets, recall scoring; needs scikit-learn);
+  comparison sets, recall scoring; needs scikit-learn) and the scikit-learn estimator
+  :mod:`rbmlib.sklearn`;
 * the course book's glue :mod:`rbmlib.book` and the command line :mod:`rbmlib.cli`.
 
 Importing rbmlib does not import numba: the engine's compiled kernels are loaded when

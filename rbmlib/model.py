@@ -25,6 +25,7 @@ and summing out ``h`` gives the free energy
 
 from __future__ import annotations
 
+import importlib
 import json
 import zipfile
 from pathlib import Path
@@ -146,6 +147,53 @@ class RBM:
 
     def copy(self) -> RBM:
         return self.astype(self.dtype)
+
+    # ----------------------------------------------------------- scikit-learn
+    @classmethod
+    def from_sklearn(cls, estimator) -> RBM:
+        """The RBM of a fitted ``BernoulliRBM`` (scikit-learn's or :class:`rbmlib.sklearn.BernoulliRBM`).
+
+        ``W = components_.T``, ``a = intercept_visible_``, ``b = intercept_hidden_``, copied
+        exactly in their dtype (float64 from scikit-learn), so free energies and conditionals
+        are the estimator's to rounding.
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` has no fitted ``components_``, ``intercept_visible_`` and
+            ``intercept_hidden_``.
+        """
+        try:
+            W, a, b = estimator.components_.T, estimator.intercept_visible_, estimator.intercept_hidden_
+        except AttributeError:
+            raise TypeError(
+                f"from_sklearn needs a fitted BernoulliRBM (components_, intercept_visible_, intercept_hidden_), "
+                f"got {type(estimator).__name__}"
+            ) from None
+        dtype = np.result_type(W, a, b)
+        rbm = cls.__new__(cls)
+        rbm.W, rbm.a, rbm.b = (np.array(x, dtype=dtype, order="C") for x in (W, a, b))
+        rbm.metadata = {"source": f"{type(estimator).__module__}.{type(estimator).__name__}"}
+        if rbm.W.ndim != 2 or rbm.a.shape != (rbm.n_visible,) or rbm.b.shape != (rbm.n_hidden,):
+            raise ValueError(f"inconsistent shapes: components_ {W.T.shape}, intercepts {a.shape} and {b.shape}")
+        return rbm
+
+    def to_sklearn(self):
+        """A fitted ``sklearn.neural_network.BernoulliRBM`` with this model's parameters (needs scikit-learn).
+
+        Its ``components_`` is ``W.T``, its intercepts ``b`` and ``a``, in this model's dtype;
+        its persistent chains start at zero. :meth:`from_sklearn` of it gives this model back.
+        """
+        # imported here: scikit-learn is an optional extra and the core must not need it
+        nn = importlib.import_module("sklearn.neural_network")
+        est = nn.BernoulliRBM(n_components=self.n_hidden)
+        est.components_ = self.W.T.copy()
+        est.intercept_hidden_ = self.b.copy()
+        est.intercept_visible_ = self.a.copy()
+        est.n_features_in_ = self.n_visible
+        est.h_samples_ = np.zeros((est.batch_size, self.n_hidden), dtype=self.dtype)
+        est.random_state_ = np.random.RandomState()
+        return est
 
     def _v(self, v):
         return _check_units(v, self.n_visible, "v", self.dtype)

@@ -16,6 +16,7 @@ ENGINE = [
     "rbmlib._engine.philox",
     "rbmlib._engine.draw",
     "rbmlib._engine.threads",
+    "rbmlib._engine.sweep",
     "rbmlib._engine.gibbs",
     "rbmlib._engine.tempered",
     "rbmlib._engine.anneal",
@@ -57,6 +58,7 @@ KIT = [
     "rbmlib.metrics.baselines",
     "rbmlib.metrics.background",
     "rbmlib.metrics.discrimination",
+    "rbmlib.sklearn",
 ]
 ABOVE_CORE = ("rbmlib.metrics", "rbmlib.book", "rbmlib.cli", "sklearn")
 ABOVE_KIT = ("rbmlib.book", "rbmlib.cli")

@@ -43,6 +43,7 @@ LAYERS = (
     ("Core: data and model", ("rng", "validation", "data", "model", "pretrained")),
     ("Core: training, sampling and measuring", ("train", "sampling", "evaluate", "completion", "plotting")),
     ("Evaluation kit", ("metrics",)),
+    ("scikit-learn estimator", ("sklearn",)),
     ("Course book glue and command line", ("book", "cli")),
 )
 
