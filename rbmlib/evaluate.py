@@ -222,7 +222,7 @@ def log_partition(
     method : {"exact", "ais", "reverse_ais"}
         ``"exact"`` enumerates the smaller layer (at most 25 units). ``"ais"`` anneals
         ``n_runs`` chains from a base model to the RBM through ``n_betas``
-        distributions (on the engine: :mod:`rbmlib._engine.anneal`). ``"reverse_ais"``
+        distributions (on the engine: ``rbmlib._engine.anneal``). ``"reverse_ais"``
         anneals model samples back to the base.
     data : array_like, shape (N, n_visible), optional
         Training images, for the base model's marginals and the reverse chains' starts.
@@ -332,7 +332,7 @@ def evaluate_model(
 ) -> dict:
     r"""Log Z and the average test log-likelihood, as ``python -m rbmlib evaluate`` prints them.
 
-    The test images are binarised once with :data:`rbmlib.data.TEST_BINARIZE_SEED`.
+    The test images are binarised once with :data:`rbmlib.data.images.TEST_BINARIZE_SEED`.
     :math:`\log Z` is exact when the smaller layer has at most :data:`MAX_EXACT_UNITS`
     units; otherwise it is estimated with AIS (``ais_seeds`` independent estimates,
     the first one reported) and, with ``reverse``, also with reverse AIS.

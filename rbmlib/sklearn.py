@@ -5,13 +5,13 @@ The RBM's third use is as a *feature detector*: the hidden units' probabilities
 estimator has scikit-learn's ``BernoulliRBM`` interface (the same parameters, defaults and
 fitted attributes), so it fits into a :class:`~sklearn.pipeline.Pipeline` or a
 :class:`~sklearn.model_selection.GridSearchCV` in its place, and it trains with
-:func:`rbmlib.fit`:
+:func:`rbmlib.train.fit`:
 
 * the same algorithm by default, persistent contrastive divergence (``method="pcd"``, one
   persistent chain per minibatch row), but every image is binarised afresh each time it is
   used and the negative phase samples its hidden units (scikit-learn uses the images'
   values and the hidden mean field);
-* the extras of :class:`rbmlib.TrainConfig`: CD-k, more persistent chains, momentum, weight
+* the extras of :class:`~rbmlib.train.config.TrainConfig`: CD-k, more persistent chains, momentum, weight
   decay, a learning-rate schedule, centring;
 * ``random_state`` in scikit-learn's convention: ``None``, an ``int`` (the same int gives the
   same model, on any number of threads) or a ``RandomState`` (a seed is drawn from it);
@@ -22,8 +22,8 @@ fitted attributes), so it fits into a :class:`~sklearn.pipeline.Pipeline` or a
 Visible values must be probabilities in [0, 1] (binary images, or grey values scaled by
 1/255); anything else is an error that says so. scikit-learn's own estimator does not check.
 
-Conversions: :meth:`rbmlib.RBM.from_sklearn` and :meth:`rbmlib.RBM.to_sklearn` map a fitted
-estimator (either one) to an :class:`~rbmlib.RBM` and back without changing a parameter:
+Conversions: :meth:`rbmlib.model.RBM.from_sklearn` and :meth:`rbmlib.model.RBM.to_sklearn` map a fitted
+estimator (either one) to an :class:`~rbmlib.model.RBM` and back without changing a parameter:
 ``W = components_.T``, ``a = intercept_visible_``, ``b = intercept_hidden_``.
 """
 
@@ -68,7 +68,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     n_chains : int, optional
         PCD's persistent chains (default ``batch_size``).
     momentum, weight_decay, lr_schedule, centering, init_visible_bias
-        As :class:`rbmlib.TrainConfig`.
+        As :class:`~rbmlib.train.config.TrainConfig`.
     likelihood : {"pseudo", "exact", "ais"}
         What :meth:`score_samples` returns.
 
@@ -79,7 +79,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     intercept_hidden_ : ndarray, shape (n_components,)
     intercept_visible_ : ndarray, shape (n_features,)
     n_features_in_ : int
-    rbm_ : rbmlib.RBM
+    rbm_ : rbmlib.model.RBM
         The fitted model itself (float32), with its training history in ``metadata``.
     """
 
@@ -184,7 +184,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """One pass over ``X`` (one minibatch when ``len(X) <= batch_size``), from the current parameters.
 
         The first call initialises the model. PCD's persistent chains start afresh with every
-        call; for long runs, :meth:`fit` (or :func:`rbmlib.fit`) keeps them. Returns ``self``.
+        call; for long runs, :meth:`fit` (or :func:`rbmlib.train.fit`) keeps them. Returns ``self``.
         """
         first = not hasattr(self, "rbm_")
         X = self._validate(X, reset=first)
@@ -219,7 +219,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         sample's score does not depend on the other samples or their order.
         ``likelihood="exact"`` returns :math:`-F(v) - \log Z` with the exact
         :math:`\log Z` (at most 25 units on the smaller side); ``likelihood="ais"`` with an AIS
-        estimate (:func:`rbmlib.log_partition`, computed once per fit).
+        estimate (:func:`rbmlib.evaluate.log_partition`, computed once per fit).
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False).astype(np.float64)

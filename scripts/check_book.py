@@ -62,6 +62,7 @@ EXPECTED_FIGURES: dict[str, int] = {
     "notebooks/05_resampling.html": 1,
     "notebooks/06_weights.html": 1,
     "notebooks/07_discrimination.html": 1,
+    "notebooks/08_features.html": 1,
 }
 
 #: Hosts that pages may contact.

@@ -1,7 +1,7 @@
 r"""The engine's one draw primitive: logistic function and Bernoulli draw, fused, on a block of rows.
 
 Every half-step of rbmlib (a Gibbs sweep, clamped Gibbs, a tempered replica, an AIS
-transition, the phases of a training update, :meth:`rbmlib.RBM.sample_hidden`) is
+transition, the phases of a training update, :meth:`rbmlib.model.RBM.sample_hidden`) is
 :func:`draw_block`: for each unit of each row, the logit
 
 .. math::

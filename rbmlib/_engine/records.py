@@ -148,22 +148,16 @@ class Ladder(NamedTuple):
 class Optimizer(NamedTuple):
     r"""The parts of an update beyond plain SGD, and their state: the one optimizer record.
 
-    Build it with :meth:`create`; the kernels update ``lam`` and the velocities in place.
+    Build it with :meth:`create`; the kernels update ``lam`` and the velocities in place. Its
+    fields:
 
-    Attributes
-    ----------
-    momentum : float
-        Velocity :math:`u \leftarrow \text{momentum}\, u + \Delta`, step :math:`u`.
-    weight_decay : float
-        L2 penalty :math:`\tfrac{\text{weight\_decay}}{2}\lVert W\rVert^2`.
-    lam_rate : float
-        Rate of the running mean ``lam``.
-    mu, lam : ndarray, shapes (n_visible,) and (n_hidden,), or empty
-        Centering offsets (Montavon & Müller, 2012; Melchior et al., 2016): the data mean of
-        :math:`v` (fixed) and a running mean of :math:`p(h \mid v_{\text{data}})`; empty for
-        the standard gradient.
-    vel_W, vel_a, vel_b : ndarray
-        Velocities (when ``momentum > 0``; empty otherwise).
+    * ``momentum``: velocity :math:`u \leftarrow \text{momentum}\, u + \Delta`, step :math:`u`;
+    * ``weight_decay``: L2 penalty :math:`\tfrac{\text{weight\_decay}}{2}\lVert W\rVert^2`;
+    * ``lam_rate``: rate of the running mean ``lam``;
+    * ``mu``, ``lam``, shapes (n_visible,) and (n_hidden,), or empty: the centering offsets
+      (Montavon & Müller, 2012; Melchior et al., 2016), the data mean of :math:`v` (fixed) and a
+      running mean of :math:`p(h \mid v_{\text{data}})`; empty for the standard gradient;
+    * ``vel_W``, ``vel_a``, ``vel_b``: the velocities (when ``momentum > 0``; empty otherwise).
     """
 
     momentum: float

@@ -276,7 +276,7 @@ def apply_gradient(params: Params, V, H, B: int, lr: float, opt: Optimizer) -> N
         :math:`p(h \\mid v)` of each row of ``V``.
     B : int
     lr : float
-    opt : Optimizer
+    opt : rbmlib.train.Optimizer
         Its ``lam`` and velocities are updated in place.
     """
     _check_params(params)
@@ -381,7 +381,7 @@ class TrainKernel:
     ----------
     params : Params
         ``W, a, b`` (writable, C-contiguous, float32 or float64), updated in place.
-    opt : Optimizer
+    opt : rbmlib.train.Optimizer
         Its state (``lam``, velocities) is updated in place.
     batch_size : int
         ``B``: data rows per update.

@@ -21,7 +21,24 @@ from ..metrics.quality import sample_report
 from ..sampling import sample
 from .zoo import cached_result, require_seed
 
-__all__ = ["flatten", "cached_evaluation", "cached_chains", "cached_sample_report"]
+try:  # MyST-NB (the book's build) records glued values; in plain Jupyter or Colab they are only shown
+    from myst_nb import glue as _myst_glue
+except ImportError:  # pragma: no cover - the book extra is not installed
+    _myst_glue = None
+
+__all__ = ["flatten", "glue", "cached_evaluation", "cached_chains", "cached_sample_report"]
+
+
+def glue(name: str, value) -> None:
+    """Make ``value`` available to the book's prose as ``{glue:text}`name```.
+
+    With MyST-NB installed the value is stored in the cell's output for the book (not shown);
+    without it (plain Jupyter, Colab) nothing is stored and the prose shows the role as written.
+    """
+    if isinstance(value, np.generic):  # a NumPy scalar's repr, np.float64(...), would not format
+        value = value.item()
+    if _myst_glue is not None:
+        _myst_glue(name, value, display=False)
 
 
 def flatten(d: dict, prefix: str = "", sep: str = ".") -> dict:

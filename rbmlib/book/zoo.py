@@ -95,7 +95,7 @@ def trained_model(
     data_dir : path, optional
         MNIST folder (see :func:`rbmlib.data.load_mnist`).
     **settings
-        Fields of :class:`rbmlib.train.TrainConfig` (``epochs``, ``lr``, ``method``, ...).
+        Fields of :class:`~rbmlib.train.config.TrainConfig` (``epochs``, ``lr``, ``method``, ...).
 
     Returns
     -------

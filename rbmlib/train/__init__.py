@@ -1,5 +1,5 @@
-"""Training RBMs: :func:`fit` (the loop), :class:`TrainConfig` (its settings), the step's algebra
-(:func:`apply_gradient` with its :class:`Optimizer` record), the resumable state
+"""Training RBMs: :func:`fit` (the loop), :class:`~rbmlib.train.config.TrainConfig` (its settings), the step's algebra
+(:func:`apply_gradient` with its :class:`~rbmlib.train.Optimizer` record), the resumable state
 (:mod:`~rbmlib.train.state`) and named :data:`RECIPES`."""
 
 from .config import LR_SCHEDULES, TrainConfig, lr_factor

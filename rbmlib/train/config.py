@@ -1,4 +1,4 @@
-"""A training run's settings, validated once: :class:`TrainConfig`, and the learning-rate schedules."""
+"""A training run's settings, validated once (:class:`TrainConfig`), and the learning-rate schedules."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ L2 weight decay, a learning-rate schedule, visible biases set from the data marg
 the reparametrised energy :math:`-(v-\mu)^\top W (h-\lambda) - a_c^\top v - b_c^\top h` with
 :math:`\mu` the data mean and :math:`\lambda` a running mean of the hidden activations. The
 model itself is always stored in the standard parametrisation. The settings are a
-:class:`~rbmlib.train.TrainConfig`; the step's algebra is :func:`rbmlib.train.apply_gradient`;
+:class:`~rbmlib.train.config.TrainConfig`; the step's algebra is :func:`rbmlib.train.apply_gradient`;
 the resumable state is :class:`~rbmlib.train.state.TrainState`.
 
 The updates run in the engine's training kernel: the same seed gives the same parameters on
@@ -69,7 +69,7 @@ def fit(
         The model to train; its parameters are updated in place.
     images : array_like, shape (N, n_visible)
         ``uint8`` intensities (scaled by 1/255) or floats in [0, 1].
-    config : TrainConfig or Recipe, optional
+    config : rbmlib.train.config.TrainConfig or rbmlib.train.recipes.Recipe, optional
         The settings (a recipe's ``config``; its ``n_hidden`` must be the model's). Default:
         ``TrainConfig()``, the assignment's CD-1.
     rng : None, int or numpy.random.Generator
@@ -91,7 +91,7 @@ def fit(
         ``callback(rbm, row) -> dict or None`` after each epoch; its entries are added to
         the history row (e.g. an exact log-likelihood).
     **settings
-        Fields of :class:`TrainConfig` (``epochs``, ``lr``, ``batch_size``, ``method``,
+        Fields of :class:`~rbmlib.train.config.TrainConfig` (``epochs``, ``lr``, ``batch_size``, ``method``,
         ``k``, ``n_chains``, ...), replacing those of ``config``.
 
     Returns
@@ -153,7 +153,7 @@ def fit(
 
 
 def _config(rbm, config, settings) -> TrainConfig:
-    """The run's :class:`TrainConfig`: ``config`` (or a recipe's) with ``settings`` applied."""
+    """The run's :class:`~rbmlib.train.config.TrainConfig`: ``config`` (or a recipe's) with ``settings`` applied."""
     if not isinstance(rbm, RBM):
         raise TypeError(f"rbm must be an RBM, got {type(rbm).__name__}")
     if isinstance(config, Recipe):

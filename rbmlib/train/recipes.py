@@ -1,4 +1,4 @@
-"""Named training recipes: a hidden-layer size and a :class:`~rbmlib.train.TrainConfig`."""
+"""Named training recipes: a hidden-layer size and a :class:`~rbmlib.train.config.TrainConfig`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class Recipe:
     Attributes
     ----------
     n_hidden : int
-    config : TrainConfig
+    config : rbmlib.train.config.TrainConfig
     """
 
     n_hidden: int

@@ -32,14 +32,14 @@ class TrainState:
 
     Attributes
     ----------
-    config : TrainConfig
+    config : rbmlib.train.config.TrainConfig
     facts : dict
         ``n_visible``, ``n_hidden``, ``dtype`` and ``n_images`` of the run.
     rng, mon_rng : numpy.random.Generator
         Training randomness (shuffles, chain starts) and monitoring randomness.
     key : tuple of int
         Philox key of the updates' random numbers.
-    opt : Optimizer
+    opt : rbmlib.train.Optimizer
         Momentum velocities and centering offsets.
     chains : ndarray or None, shape (n_chains, n_hidden)
         Persistent hidden states (PCD).
@@ -89,7 +89,7 @@ class TrainState:
         Raises
         ------
         ValueError
-            If the checkpoint was made with other settings (:meth:`TrainConfig.resume_fields`
+            If the checkpoint was made with other settings (:meth:`~rbmlib.train.config.TrainConfig.resume_fields`
             or another model or data size) or holds no training state.
         """
         path = Path(path)

@@ -27,7 +27,7 @@ from .. import _engine
 from .._engine.records import Optimizer, Params
 from ..model import RBM
 
-__all__ = ["Optimizer", "apply_gradient"]
+__all__ = ["apply_gradient"]
 
 
 def apply_gradient(rbm: RBM, v_data, v_model, h_data, h_model, lr: float, opt: Optimizer) -> None:
@@ -60,8 +60,9 @@ def apply_gradient(rbm: RBM, v_data, v_model, h_data, h_model, lr: float, opt: O
     h_model : array_like, shape (C, n_hidden)
         :math:`p(h \mid v)` of the model rows.
     lr : float
-    opt : Optimizer
-        From :meth:`Optimizer.create`; its ``lam`` and velocities are updated in place.
+    opt : rbmlib.train.Optimizer
+        From ``Optimizer.create`` (:class:`rbmlib.train.Optimizer`); its ``lam`` and velocities are
+        updated in place.
     """
     dt = rbm.dtype
     V = np.concatenate([np.asarray(v_data, dt), np.asarray(v_model, dt)])
