@@ -121,6 +121,45 @@ def plot_me(images, *, ax=None, title=None, ncols=None):
     return fig
 
 
+def plot_rows(rows, *, title=None, width=12.0, row_height=1.0):
+    """Show several sets of images one above the other, one labelled row each.
+
+    The book's way of comparing an input, what a model makes of it and the original, image by image.
+
+    Parameters
+    ----------
+    rows : sequence of (str, array_like)
+        ``(label, images)`` pairs; every ``images`` has shape ``(n, 784)`` (the same ``n`` for
+        every row) and is drawn as one row of ``n`` images by :func:`plot_me`.
+    title : str, optional
+        Figure title.
+    width, row_height : float
+        Figure width and the height of one row, in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When ``rows`` is empty or the rows hold different numbers of images.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows is empty: give at least one (label, images) pair")
+    counts = {len(_as_unit_images(images)) for _, images in rows}
+    if len(counts) != 1:
+        raise ValueError(f"every row must hold the same number of images, got {sorted(counts)}")
+    (n,) = counts
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width, row_height * len(rows) + 0.6), layout="constrained")
+    for ax, (label, images) in zip(np.atleast_1d(axes), rows, strict=True):
+        plot_me(images, ax=ax, ncols=n, title=label)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
 def _params(rbm):
     try:
         W = np.asarray(rbm.W, dtype=np.float64)

@@ -202,6 +202,17 @@ class ParallelTempering:
         """Fraction of accepted swaps between neighbouring rungs, shape (R - 1,)."""
         return self.accepted / np.maximum(self.attempted, 1)
 
+    @property
+    def round_trips(self) -> int:
+        """Round trips bottom -> top -> bottom of the ladder made so far, by all walkers together.
+
+        A walker is a replica's state, followed through the swaps. A round trip takes it from
+        the independent-pixel model (:math:`\\beta = 0`) to the RBM and back, so it carries a
+        state across the landscape; ``sweeps * n_replicas * n_chains / round_trips`` sweeps
+        per round trip and walker is the ladder's round-trip time.
+        """
+        return int(self._engine.trips.sum())
+
     def _rows(self, r: int) -> slice:
         return slice(r * self.M, (r + 1) * self.M)
 
@@ -343,6 +354,9 @@ class SampleRun:
         The ladder (PT); ``[1.0]`` for plain Gibbs.
     acceptance : ndarray, shape (R - 1,)
         Swap acceptance per rung over the whole run (PT; empty for plain Gibbs).
+    round_trips : int
+        PT: round trips of all walkers through the ladder over the run
+        (:attr:`ParallelTempering.round_trips`); 0 for plain Gibbs.
     """
 
     method: str
@@ -352,6 +366,7 @@ class SampleRun:
     energy: np.ndarray = field(repr=False)
     betas: np.ndarray
     acceptance: np.ndarray
+    round_trips: int = 0
 
     @property
     def steps(self) -> list[int]:
@@ -475,4 +490,5 @@ def sample(
         np.concatenate(energy) if energy else np.zeros((0, n_chains), np.float32),
         np.asarray(betas, dtype=np.float64),
         pt.acceptance.copy() if method == "pt" else np.zeros(0),
+        pt.round_trips if method == "pt" else 0,
     )

@@ -48,3 +48,17 @@ def test_stuck_chains_count_as_slow_mixing():
     moving = _ar1(0.5, n=500, chains=40)
     tau = integrated_time(np.dstack([stuck + 0.01 * moving, moving]))
     assert tau[0] > 50 and tau[1] == pytest.approx(3, rel=0.2)
+
+
+def test_split_rhat_is_one_at_equilibrium_and_flags_chains_that_disagree():
+    from rbmlib.metrics.mixing import split_rhat
+
+    rng = np.random.default_rng(0)
+    same = rng.standard_normal((500, 40))
+    assert abs(split_rhat(same) - 1) < 0.01
+    apart = same + np.repeat([0.0, 1.0], 20)  # two groups of chains around different values
+    assert split_rhat(apart) > 1.1
+    drift = same + np.linspace(0, 2, 500)[:, None]  # every chain still moving: its halves disagree
+    assert split_rhat(drift) > 1.1
+    with pytest.raises(ValueError, match="n_records >= 4"):
+        split_rhat(np.zeros((3, 5)))

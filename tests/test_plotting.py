@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from rbmlib.plotting import grid_shape, plot_biases, plot_me, plot_weights, tile_images
+from rbmlib.plotting import grid_shape, plot_biases, plot_me, plot_rows, plot_weights, tile_images
 
 
 @pytest.fixture
@@ -168,3 +168,22 @@ def test_plot_biases(rng):
         assert sum(p.get_height() for p in ax_w.patches) == 784 * 20
         fig.canvas.draw()
         plt.close(fig)
+
+
+def test_plot_rows_one_labelled_row_per_set(rng):
+    x = rng.random((5, 784))
+    fig = plot_rows([("input", x), ("output", 1 - x)], title="pairs")
+    axes = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in axes] == ["input", "output"]
+    for ax, want in zip(axes, (x, 1 - x), strict=True):
+        img = ax.images[0].get_array()
+        assert img.shape == (28, 5 * 29 - 1)  # one row of five images
+        np.testing.assert_allclose(img[:, 29:57], want[1].reshape(28, 28), rtol=1e-6)
+    assert fig._suptitle.get_text() == "pairs"
+
+
+def test_plot_rows_rejects_empty_and_ragged(rng):
+    with pytest.raises(ValueError, match="empty"):
+        plot_rows([])
+    with pytest.raises(ValueError, match="same number"):
+        plot_rows([("a", rng.random((3, 784))), ("b", rng.random((4, 784)))])

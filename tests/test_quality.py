@@ -312,3 +312,18 @@ def test_tv_noise_floor_matches_the_multinomial_expectation():
     assert tv_noise_floor(q, 100, rng=0).mean() > 2.5 * floor.mean()
     with pytest.raises(ValueError, match="n must be"):
         tv_noise_floor(q, 0)
+
+
+def test_within_class_spread_tells_prototypes_from_varied_samples():
+    from rbmlib.metrics.quality import within_class_spread
+
+    rng = np.random.default_rng(3)
+    protos = (rng.random((3, 64)) < 0.3).astype(np.float32)
+    labels = np.repeat(np.arange(3), 100)
+    varied = np.where(rng.random((300, 64)) < 0.15, 1 - protos[labels], protos[labels])  # 15 % of pixels flipped
+    copies = np.where(rng.random((300, 64)) < 0.01, 1 - protos[labels], protos[labels])  # near-copies of 3 images
+    real = np.where(rng.random((300, 64)) < 0.15, 1 - protos[labels], protos[labels])
+    like = within_class_spread(varied, labels, real, labels, n_classes=3, rng=0)
+    same = within_class_spread(copies, labels, real, labels, n_classes=3, rng=0)
+    assert [r["class"] for r in like] == [0, 1, 2] and all(r["n"] == 100 for r in like)
+    assert all(0.8 < r["ratio"] < 1.25 for r in like) and all(r["ratio"] < 0.5 for r in same)

@@ -133,3 +133,27 @@ def test_sample_trace_fn_records_a_summary():
     rbm = random_rbm(8, 4, seed=1)
     run = sample(rbm, 10, steps=(6,), rng=0, trace_every=2, trace_fn=lambda v: v.sum(axis=1))
     assert run.trace.shape == (3, 10) and np.array_equal(run.trace[-1], run.samples(6).sum(axis=1))
+
+
+def test_round_trips_count_walkers_that_cross_the_whole_ladder():
+    """On a model whose replicas all have the same distribution (zero parameters, zero base) every swap is
+    accepted, so the walkers' paths are fixed by the swap schedule: the count equals a replay of that
+    schedule with the rule "bottom -> top -> bottom is one trip"."""
+    from rbmlib.sampling import ParallelTempering
+
+    flat = RBM(6, 3, rng=0, dtype=np.float64)
+    flat.W[:] = 0
+    flat.a[:] = 0
+    R, M, sweeps = 4, 5, 37
+    pt = ParallelTempering(flat, np.linspace(0, 1, R), np.zeros(6), n_chains=M, rng=1)
+    pt.run(sweeps)
+    assert np.all(pt.acceptance == 1)
+    rung = np.repeat(np.arange(R), M)  # the rung of each walker (walkers start at their row)
+    last, trips = np.where(rung == 0, 1, 0), 0
+    for t in range(sweeps):
+        for r in range(t % 2, R - 1, 2):  # every proposed swap is accepted
+            up, down = rung == r, rung == r + 1
+            rung[up], rung[down] = r + 1, r
+        trips += int(np.sum((rung == 0) & (last == 2)))
+        last = np.where(rung == 0, 1, np.where((rung == R - 1) & (last == 1), 2, last))
+    assert pt.round_trips == trips > 0

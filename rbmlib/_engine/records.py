@@ -132,7 +132,10 @@ class Ladder(NamedTuple):
     ``beta`` (R * M,) in the model's dtype holds each row's inverse temperature, ``betas``
     (R,) float64 the ladder, ``M`` the chains per rung; ``base`` (n_visible,) the
     :math:`\\beta = 0` biases; ``G`` (R * M,) float64 each row's :math:`-E(v, h) - \\text{base}\\cdot v`;
-    ``accepted`` and ``attempted`` (R - 1,) the swap counts.
+    ``accepted`` and ``attempted`` (R - 1,) the swap counts. ``walker`` (R * M,) int64 names the
+    walker whose state each row holds (walkers move with the swaps); ``last`` (R * M,) int8 is the end
+    of the ladder each walker visited last (0: neither yet, 1: the bottom, 2: the top) and ``trips``
+    (R * M,) int64 counts each walker's round trips bottom -> top -> bottom.
     """
 
     beta: np.ndarray
@@ -142,6 +145,9 @@ class Ladder(NamedTuple):
     G: np.ndarray
     accepted: np.ndarray
     attempted: np.ndarray
+    walker: np.ndarray
+    last: np.ndarray
+    trips: np.ndarray
 
 
 # ---------------------------------------------------------------------------- training

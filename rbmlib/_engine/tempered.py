@@ -73,10 +73,20 @@ def _tempered(V, P, E, params, lad, scr, sw, counter, nslots):
                             P[lo, c] = P[hi, c]
                             P[hi, c] = x
                     G[lo], G[hi] = G[hi], G[lo]
+                    lad.walker[lo], lad.walker[hi] = lad.walker[hi], lad.walker[lo]
                     lad.accepted[r] += 1
             lad.attempted[r] += M
-        if sw.want_e:
-            top = (nR - 1) * M  # E = -(G + base.v) of the states now at beta = 1
+        # Round trips: a walker at the bottom that came from the top completes one.
+        top = (nR - 1) * M
+        for mc in range(M):
+            w = lad.walker[mc]
+            if lad.last[w] == 2:
+                lad.trips[w] += 1
+            lad.last[w] = 1
+            w = lad.walker[top + mc]
+            if lad.last[w] == 1:
+                lad.last[w] = 2
+        if sw.want_e:  # E = -(G + base.v) of the states now at beta = 1
             for mc in range(M):
                 E[t, mc] = -(G[top + mc] + np.float64(dot(V[top + mc], base)))
 
@@ -106,6 +116,9 @@ class TemperedChains:
         Sweeps done; sweep ``t`` proposes swaps between the pairs ``(r, r + 1)`` with ``r = t mod 2``.
     accepted, attempted : ndarray, shape (R - 1,)
         Swap counts between rungs ``r`` and ``r + 1`` (float64).
+    trips : ndarray of int64, shape (R * M,)
+        Round trips bottom -> top -> bottom of each walker (a replica's state, followed through
+        the swaps); walkers start on their row's rung.
     """
 
     def __init__(self, W, a, b, v, p, base, M: int, key):
@@ -118,6 +131,10 @@ class TemperedChains:
         self.accepted = np.zeros(v.shape[0] // self.M - 1)
         self.attempted = np.zeros_like(self.accepted)
         N, (nv, nh) = v.shape[0], self.params.W.shape
+        self.walker = np.arange(N, dtype=np.int64)
+        self.last = np.zeros(N, np.int8)
+        self.last[: self.M] = 1  # the walkers that start at the bottom
+        self.trips = np.zeros(N, np.int64)
         self.chooser = shared_chooser(("tempered", N, nv, nh, dt.str), -(-N // chain_block(N)))
         self._scratch = None
 
@@ -129,7 +146,18 @@ class TemperedChains:
         """
         betas = np.ascontiguousarray(betas, dtype=np.float64)
         beta_rows = np.repeat(betas, self.M).astype(self.v.dtype)
-        lad = Ladder(beta_rows, betas, self.M, self.base, self.G, self.accepted, self.attempted)
+        lad = Ladder(
+            beta_rows,
+            betas,
+            self.M,
+            self.base,
+            self.G,
+            self.accepted,
+            self.attempted,
+            self.walker,
+            self.last,
+            self.trips,
+        )
         nv, nh = self.params.W.shape
         N = self.v.shape[0]
         R = chain_block(N)

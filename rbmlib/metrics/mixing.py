@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["integrated_time", "label_change_rate", "mixing_report"]
+__all__ = ["integrated_time", "label_change_rate", "mixing_report", "split_rhat"]
 
 
 def integrated_time(trace, c: float = 5.0) -> np.ndarray:
@@ -130,3 +130,41 @@ def mixing_report(labels, trace_sweeps, energy, *, burn_in: int = 0, n_classes: 
         "n_chains": int(n_chains),
         "n_sweeps": int(n_sweeps),
     }
+
+
+def split_rhat(trace) -> float:
+    r"""The potential scale reduction :math:`\hat R` of a quantity traced in several chains (split in halves).
+
+    Each chain's record is cut in two halves, which are treated as chains of their own (a
+    chain that drifts then disagrees with itself). With :math:`m` half-chains of :math:`n`
+    records, :math:`B` the variance between their means times :math:`n` and :math:`W` the mean
+    of their variances,
+
+    .. math::
+
+        \hat R = \sqrt{\frac{\frac{n-1}{n} W + \frac{1}{n} B}{W}}
+        \quad\text{(Gelman \& Rubin, 1992; split as in Gelman et al., 2013).}
+
+    Chains started in different places (from data and from noise, say) that have all reached
+    the same equilibrium give :math:`\hat R` close to 1; values above about 1.01-1.1 say that
+    they have not yet forgotten where they started.
+
+    Parameters
+    ----------
+    trace : array_like, shape (n_records, n_chains)
+        E.g. the energy of every chain after every sweep, after a burn-in.
+
+    Returns
+    -------
+    float
+    """
+    x = np.asarray(trace, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 4 or x.shape[1] < 1:
+        raise ValueError(f"trace must have shape (n_records >= 4, n_chains), got {x.shape}")
+    n = x.shape[0] // 2
+    halves = np.concatenate([x[:n], x[n : 2 * n]], axis=1)
+    means, variances = halves.mean(axis=0), halves.var(axis=0, ddof=1)
+    B, W = n * means.var(ddof=1), variances.mean()
+    if W == 0:
+        return float("inf") if B > 0 else 1.0
+    return float(np.sqrt(((n - 1) / n * W + B / n) / W))

@@ -39,12 +39,14 @@ __all__ = [
     "tv_distance",
     "mnist_class_frequencies",
     "tv_noise_floor",
+    "tv_interval",
     "adversarial_accuracy",
     "class_mix_scores",
     "confidence_scores",
     "novelty_scores",
     "aats_scores",
     "sample_report",
+    "within_class_spread",
 ]
 
 
@@ -175,6 +177,25 @@ def tv_noise_floor(q, n: int, *, n_draws: int = 1000, rng=None) -> np.ndarray:
     n = check_int(n, "n")
     counts = as_rng(rng).multinomial(int(n), q, size=int(n_draws))
     return 0.5 * np.abs(counts / n - q).sum(axis=1)
+
+
+def tv_interval(p, q, n: int, *, level: float = 0.95, n_draws: int = 2000, rng=None) -> tuple[float, float]:
+    """An interval for the TV distance of a histogram ``p`` of ``n`` (effective) samples to ``q``.
+
+    A parametric bootstrap: histograms of ``n`` draws from ``p`` itself, their TV distances
+    to ``q``, and the central ``level`` of those. Beside :func:`tv_noise_floor` (what a perfect
+    sampler would score), it says how much the measured distance could move with other samples.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+    """
+    p, q = _as_distribution(p, "p"), _as_distribution(q, "q")
+    n = check_int(n, "n")
+    counts = as_rng(rng).multinomial(n, p, size=check_int(n_draws, "n_draws"))
+    tv = 0.5 * np.abs(counts / n - q).sum(axis=1)
+    lo, hi = np.quantile(tv, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def adversarial_accuracy(samples, real, *, metric="auto", batch=1024, return_parts=False):
@@ -532,3 +553,47 @@ def sample_report(
             raise ValueError(f"test_labels must have shape ({test.shape[0]},), got {y.shape}")
         report["reference_accuracy"] = float(np.mean(np.argmax(p_r, axis=1) == y[ref_idx[: len(ref_same)]]))
     return report
+
+
+def within_class_spread(samples, sample_labels, real, real_labels, *, n_classes: int = 10, rng=None) -> list[dict]:
+    r"""How varied the samples of each class are, against real digits of that class: not a few prototypes.
+
+    For every class :math:`c`, the median distance from each sample labelled :math:`c` to its
+    nearest *other* sample of that class (leave-one-out), and the same for as many real digits
+    of class :math:`c` drawn at random. A generator that repeats a few prototypes per class
+    has much smaller distances than the real digits; one as varied as the data, about the same.
+
+    Parameters
+    ----------
+    samples, real : array_like, shapes (N, D) and (M, D)
+        Binary images (0/1).
+    sample_labels, real_labels : array_like of int, shapes (N,) and (M,)
+        Classifier labels of the samples; labels of the real digits.
+    n_classes : int
+    rng : None, int or numpy.random.Generator
+        Draws the real digits.
+
+    Returns
+    -------
+    list of dict
+        Per class with at least two samples and two real digits: ``class``, ``n`` (samples of the
+        class), ``samples`` and ``real`` (the median nearest-neighbour distances, Euclidean) and
+        ``ratio`` (samples / real).
+    """
+    s, r = pixel_rows(samples, "samples"), pixel_rows(real, "real")
+    ys, yr = np.asarray(sample_labels), np.asarray(real_labels)
+    if ys.shape != (len(s),) or yr.shape != (len(r),):
+        raise ValueError(f"labels must have shapes ({len(s)},) and ({len(r)},), got {ys.shape} and {yr.shape}")
+    rng = as_rng(rng)
+    rows = []
+    for c in range(check_int(n_classes, "n_classes")):
+        mine, theirs = s[ys == c], r[yr == c]
+        n = min(len(mine), len(theirs))
+        if n < 2:
+            continue
+        theirs = theirs[rng.choice(len(theirs), size=n, replace=False)]
+        mine = mine[rng.choice(len(mine), size=n, replace=False)]
+        d_s = float(np.median(nearest_distances(mine, mine, exclude_self=True, metric="euclidean")))
+        d_r = float(np.median(nearest_distances(theirs, theirs, exclude_self=True, metric="euclidean")))
+        rows.append({"class": c, "n": n, "samples": d_s, "real": d_r, "ratio": d_s / d_r})
+    return rows
