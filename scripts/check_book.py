@@ -106,6 +106,14 @@ PAGE_PROBE_JS = """
     hasMath: document.querySelectorAll('.math, span.math, div.math').length,
     mathjax: document.querySelectorAll('mjx-container').length,
     isNotebook: document.querySelectorAll('.cell').length > 0,
+    // outputs a static reader cannot see: widget views (their JavaScript is off in this offline book,
+    // so they render as nothing) and widgets or progress bars stored as text
+    deadWidgets: document.querySelectorAll(
+      '.cell_output script[type="application/vnd.jupyter.widget-view+json"], .cell_output .jupyter-widgets').length,
+    widgetText: Array.from(document.querySelectorAll('.cell_output .output pre, .cell_output pre'))
+      .map(el => el.textContent)
+      .filter(t => /interactive\\(children=|HBox\\(children=|IntProgress\\(/.test(t)
+        || /\\|\\s*\\d+\\/\\d+ \\[[\\d:<?]+/.test(t)).length,
   };
 }
 """
@@ -347,6 +355,11 @@ def run_checks(html_dir: Path, screenshot: Path, chromium: str, page_timeout_ms:
                 want = EXPECTED_FIGURES.get(rel, 0)
                 if n_fig < want:
                     report.fail(f"{rel}: {n_fig} figure(s) in cell outputs, expected >= {want}")
+                if probe["deadWidgets"] or probe["widgetText"]:
+                    report.fail(
+                        f"{rel}: {probe['deadWidgets']} widget output(s) that render as nothing and "
+                        f"{probe['widgetText']} shown as widget or progress-bar text; give the book a static figure"
+                    )
                 check_links(html_dir, rel, probe["links"], cache, report)
                 if verbose:
                     print(

@@ -107,8 +107,9 @@ def cached_chains(
     trace_every: int = 20,
     burn_in: int | None = None,
     train_images=None,
+    start=None,
 ) -> dict:
-    """Chains of :func:`rbmlib.sampling.sample` from random starts, cached per model and settings.
+    """Chains of :func:`rbmlib.sampling.sample`, from random starts or ``start``, cached per model and settings.
 
     Parameters
     ----------
@@ -128,23 +129,29 @@ def cached_chains(
     trace_every, burn_in : int
     train_images : array_like, optional
         For the PT base.
+    start : array_like, shape (n_chains, n_visible), optional
+        Binary starting states (default: random bits).
 
     Returns
     -------
     dict
         ``snapshots``: ``{t: (v, p)}`` as :attr:`rbmlib.sampling.SampleRun.snapshots` (``v`` float32
         0/1 samples after ``t`` sweeps, ``p`` float32 :math:`p(v \\mid h)` of sweep ``t``);
-        ``betas`` and ``acceptance`` (PT); with a classifier also ``labels``
-        (n_records, n_chains), ``trace_sweeps`` and ``mixing`` (the report's dict).
+        ``betas``, ``acceptance`` and ``round_trips`` (PT); with a classifier also ``labels``
+        (n_records, n_chains), ``energy`` (the same records of :math:`E(v, h)`), ``trace_sweeps``
+        and ``mixing`` (the report's dict).
     """
     steps = [int(t) for t in steps]
     seed = require_seed(rng)
     burn_in = steps[-1] // 10 if burn_in is None else int(burn_in)
-    key = {"n_chains": int(n_chains), "steps": steps, "seed": seed, "method": method}
+    # schema 2: round trips and the recorded energies are stored too
+    key = {"n_chains": int(n_chains), "steps": steps, "seed": seed, "method": method, "schema": 2}
     if classifier is not None:
         key.update(trace_every=int(trace_every), burn_in=burn_in, classifier=_digest(classifier.W1, classifier.W2))
     if train_images is not None:
         key["base"] = _digest(np.asarray(train_images))
+    if start is not None:
+        key["start"] = _digest(np.asarray(start, dtype=np.float32))
 
     def compute():
         run = sample(
@@ -154,14 +161,15 @@ def cached_chains(
             method=method,
             rng=seed,
             data=train_images,
+            start=start,
             trace_every=trace_every if classifier is not None else None,
             trace_fn=None if classifier is None else lambda v: classifier.predict(v).astype(np.int8),
         )
-        result = {"betas": run.betas, "acceptance": run.acceptance}
+        result = {"betas": run.betas, "acceptance": run.acceptance, "round_trips": run.round_trips}
         for t, (v, p) in run.snapshots.items():
             result[f"v{t}"], result[f"p{t}"] = v.astype(np.uint8), p.astype(np.float32)
         if classifier is not None:
-            result.update(labels=run.trace, trace_sweeps=run.trace_sweeps)
+            result.update(labels=run.trace, trace_sweeps=run.trace_sweeps, energy=run.energy[run.trace_sweeps - 1])
             result.update(flatten(mixing_report(run.trace, run.trace_sweeps, run.energy, burn_in=burn_in), "mixing"))
         return result
 
@@ -170,10 +178,12 @@ def cached_chains(
         "snapshots": {t: (r[f"v{t}"].astype(np.float32), r[f"p{t}"]) for t in steps},
         "betas": r["betas"],
         "acceptance": r["acceptance"],
+        "round_trips": int(r["round_trips"]),
     }
     if classifier is not None:
         out.update(
             labels=r["labels"],
+            energy=r["energy"],
             trace_sweeps=r["trace_sweeps"],
             mixing={k.split(".", 1)[1]: v for k, v in r.items() if k.startswith("mixing.")},
         )

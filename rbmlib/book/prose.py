@@ -15,11 +15,12 @@ Integers are settings or counts ("1000 steps", "500 hidden units") and may stay 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
 
-__all__ = ["ALLOWED", "notebook_typed_figures", "typed_figures"]
+__all__ = ["ALLOWED", "glued_values", "notebook_typed_figures", "typed_figures"]
 
 #: Decimal numbers that are settings, not measurements: the assignment's learning rate, the
 #: initial weights' range, the book's learning rates and schedules, significance levels.
@@ -72,3 +73,41 @@ def notebook_typed_figures(path, allowed=ALLOWED) -> dict[int, list[str]]:
             if found:
                 out[i] = found
     return out
+
+
+def glued_values(path) -> dict:
+    """The values an executed notebook glued for its prose: ``{name: value}``.
+
+    MyST-NB stores each :func:`rbmlib.book.nbtools.glue` call as a display output whose
+    metadata names it; its ``text/plain`` is the value's ``repr`` (numbers and strings, which
+    :func:`ast.literal_eval` reads back exactly).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An executed notebook.
+
+    Returns
+    -------
+    dict
+        Name to value, in the order the notebook glued them (a later glue of a name wins).
+
+    Raises
+    ------
+    ValueError
+        When a glued value is not a literal (the README and the tests cannot read it).
+    """
+    nb = json.loads(Path(path).read_text())
+    values = {}
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            record = out.get("metadata", {}).get("scrapbook")
+            if not record:
+                continue
+            text = out.get("data", {}).get(record.get("mime_prefix", "") + "text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            try:
+                values[record["name"]] = ast.literal_eval(text)
+            except (ValueError, SyntaxError) as err:
+                raise ValueError(f"{path}: glued value {record['name']!r} is not a literal: {text[:60]!r}") from err
+    return values
