@@ -246,7 +246,12 @@ def _fetch_add(typingctx, arr, idx, val):
 
 @nb.njit(**OPT)
 def next_block(counter, nblk, R, N):
-    """Claim the next block of ``R`` rows of ``N`` (shared ``counter``): (first row, rows), or (0, 0) when done."""
+    """Claim the next block of ``R`` rows of ``N`` (shared ``counter``): (first row, rows), or (0, 0) when done.
+
+    The kernels (Gibbs, tempering, AIS) write their claim loop out around this call. A numba
+    generator yielding the blocks would serve all three, but numba 0.68 cannot load a cached
+    kernel that iterates a generator from another module (``KeyError`` in ``get_generator_impl``).
+    """
     j = _fetch_add(counter, 0, 1)
     if j >= nblk:
         return 0, 0
