@@ -13,6 +13,7 @@ ENGINE = [
     "rbmlib._engine.records",
     "rbmlib._engine.jit",
     "rbmlib._engine.blas",
+    "rbmlib._engine.sparse",
     "rbmlib._engine.philox",
     "rbmlib._engine.draw",
     "rbmlib._engine.threads",

@@ -15,6 +15,8 @@ One concern per module:
 * :mod:`~rbmlib._engine.records` -- the named tuples the kernels take (no numba);
 * :mod:`~rbmlib._engine.jit` -- compile options, parallel/serial twins;
 * :mod:`~rbmlib._engine.blas` -- single-threaded ``gemm`` on fixed blocks, row dot products;
+* :mod:`~rbmlib._engine.sparse` -- products with a 0/1 operand as sums of rows of ``W``,
+  chosen per block by the operand's density (about 2x faster than ``gemm`` on MNIST);
 * :mod:`~rbmlib._engine.philox` -- counter-based random numbers addressed by unit and row;
 * :mod:`~rbmlib._engine.draw` -- the one draw primitive (logistic function, Bernoulli draw,
   optional inverse temperature, base and clamp) and binarisation;
@@ -37,6 +39,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "gibbs": ["GibbsChains"],
         "philox": ["key_from", "philox4x32"],
         "records": ["Optimizer", "Params", "as_params"],
+        "sparse": ["products"],
         "tempered": ["TemperedChains"],
         "threads": ["MAX_THREADS", "Chooser", "chain_block", "max_threads", "shared_chooser", "threads"],
         "train": ["N_COL_BLOCKS", "TrainKernel", "apply_gradient", "schedule"],

@@ -19,11 +19,11 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from .blas import mm
 from .draw import SAMPLE, half_step
 from .jit import OPT, variants
 from .philox import TAG_DATA
 from .records import Sweeps, as_params, scratch
+from .sparse import product_mode, up
 from .sweep import layers, slot, sweep_rows
 from .threads import chain_block, next_block, run_on, shared_chooser
 
@@ -74,7 +74,7 @@ def _anneal(V, logw, params, base, da, seq, scr, sw, counter, nslots):
             if m == 0:
                 break
             for k in range(sw.first + 1, sw.first + sw.k + 1):
-                mm(V[r0 : r0 + m], W, hp[:m])
+                up(V, r0, m, W, hp, scr.IX[s], sw.products)
                 for i in range(m):
                     logw[r0 + i] += _log_ratio(hp[i], b, V[r0 + i], da, seq[k - 1], seq[k])
                 if k == K - 1:
@@ -130,7 +130,7 @@ def anneal(W, a, b, base, betas, key, *, v=None, n_runs=None, dtype=np.float32) 
     def chunk(t0, m, T):
         nonlocal sc
         sc = scratch(sc, T, min(N, R), nv, nh, dtype)
-        sw = Sweeps(m, t0, int(key[0]), int(key[1]), False, False)
+        sw = Sweeps(m, t0, int(key[0]), int(key[1]), False, False, product_mode())
         args = (V, logw, params, base_dt, da, seq, sc, sw, np.zeros(1, np.int64), T)
         with run_on(T):
             (_anneal_par if T > 1 else _anneal_ser)(*args)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .blas import dot, dot_sum, mm
+from .blas import dot, dot_sum
 from .draw import SAMPLE, SAMPLE_P
 from .jit import variants
 from .records import Params, Sweeps, as_params, scratch
+from .sparse import product_mode, up
 from .sweep import layers, slot, sweep_rows
 from .threads import chain_block, next_block, run_on, shared_chooser
 
@@ -39,7 +40,7 @@ def _gibbs(V, P, E, params, clamp, scr, sw, counter, nslots):
             if m == 0:
                 break
             for t in range(sw.k):
-                mm(V[r0 : r0 + m], W, hp[:m])
+                up(V, r0, m, W, hp, scr.IX[s], sw.products)
                 mode = SAMPLE_P if sw.want_p and t == sw.k - 1 else SAMPLE
                 sweep_rows(V, P, r0, m, W, lays, buf, sw.first + t, key, mode)
                 if sw.want_e:
@@ -119,7 +120,7 @@ class GibbsChains:
 
         def chunk(t0, m, T):
             sc = self._scratch = scratch(self._scratch, T, min(N, R), nv, nh, self.v.dtype)
-            sw = Sweeps(m, self.sweeps, *self.key, bool(want_p and t0 + m == k), energies is not None)
+            sw = Sweeps(m, self.sweeps, *self.key, bool(want_p and t0 + m == k), energies is not None, product_mode())
             args = (self.v, self.p, E[t0 : t0 + m], self.params, self.clamp, sc, sw, np.zeros(1, np.int64), T)
             with run_on(T):
                 (_gibbs_par if T > 1 else _gibbs_ser)(*args)

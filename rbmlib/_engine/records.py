@@ -99,6 +99,7 @@ class Scratch(NamedTuple):
     HS: np.ndarray  # (slots, rows, n_hidden)
     PV: np.ndarray  # (slots, rows, n_visible)
     U: np.ndarray  # (slots, words), uint32
+    IX: np.ndarray  # (slots, rows, n_visible), int32: the active units of each row (sparse products)
 
 
 def scratch(current: Scratch | None, slots: int, rows: int, nv: int, nh: int, dtype) -> Scratch:
@@ -110,13 +111,14 @@ def scratch(current: Scratch | None, slots: int, rows: int, nv: int, nh: int, dt
         np.empty((slots, rows, nh), dtype),
         np.empty((slots, rows, nv), dtype),
         np.empty((slots, random_width(max(nv, nh))), np.uint32),
+        np.empty((slots, rows, nv), np.int32),
     )
 
 
 class Sweeps(NamedTuple):
     """What one call of a sampler kernel does: ``k`` sweeps (or annealing steps) from number ``first``
     under the key ``(k0, k1)``; with ``want_p`` the probabilities of the last sweep, with ``want_e``
-    the energies."""
+    the energies; ``products``: how the up pass picks sgemm or row sums (:mod:`~rbmlib._engine.sparse`)."""
 
     k: int
     first: int
@@ -124,6 +126,7 @@ class Sweeps(NamedTuple):
     k1: int
     want_p: bool
     want_e: bool
+    products: int
 
 
 class Ladder(NamedTuple):
@@ -223,12 +226,14 @@ class Optimizer(NamedTuple):
 
 class Plan(NamedTuple):
     """The shape of an update: ``B`` data rows, ``k`` Gibbs steps, and PCD's persistent hidden
-    states ``chains`` (C, n_hidden), updated in place (``pcd`` False: CD, ``chains`` empty, C = B)."""
+    states ``chains`` (C, n_hidden), updated in place (``pcd`` False: CD, ``chains`` empty, C = B);
+    ``products``: how products with ``V`` pick sgemm or row sums (:mod:`~rbmlib._engine.sparse`)."""
 
     B: int
     k: int
     pcd: bool
     chains: np.ndarray
+    products: int
 
 
 class Batches(NamedTuple):
@@ -267,3 +272,8 @@ class Buffers(NamedTuple):
     QH: np.ndarray  # (hidden blocks, block width)
     GS: np.ndarray  # (visible blocks, B + C)
     DA: np.ndarray  # (visible blocks, 2 * block width)
+    IV: np.ndarray  # (B + C, n_visible), int32: each row's active units, per visible block from its first column
+    NV: np.ndarray  # (B + C, visible blocks), int32: how many
+    CI: np.ndarray  # (visible blocks, block width, B + C), int32: each visible unit's active rows
+    CC: np.ndarray  # (visible blocks, block width), int32: how many
+    SC: np.ndarray  # (visible blocks, n_hidden): column sums of Ht (the centring's rank-one term)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .blas import dot, dot_sum_diff, mm
+from .blas import dot, dot_sum_diff
 from .draw import SAMPLE, SAMPLE_P
 from .jit import variants
 from .philox import TAG_SWAP, philox
 from .records import Ladder, Params, Sweeps, as_params, scratch
+from .sparse import product_mode, up
 from .sweep import layers, slot, sweep_rows
 from .threads import chain_block, next_block, run_on, shared_chooser
 
@@ -46,7 +47,7 @@ def _tempered(V, P, E, params, lad, scr, sw, counter, nslots):
                 r0, m = next_block(counter, nblk, R, N)
                 if m == 0:
                     break
-                mm(V[r0 : r0 + m], W, hp[:m])
+                up(V, r0, m, W, hp, scr.IX[s], sw.products)
                 sweep_rows(V, P, r0, m, W, lays, buf, sweep, key, SAMPLE_P if last_p else SAMPLE)
                 for i in range(m):
                     G[r0 + i] = np.float64(dot_sum_diff(V[r0 + i], pv[i], a, base)) + np.float64(dot(hs[i], b))
@@ -165,7 +166,7 @@ class TemperedChains:
 
         def chunk(t0, m, T):
             sc = self._scratch = scratch(self._scratch, T, min(N, R), nv, nh, self.v.dtype)
-            sw = Sweeps(m, self.sweeps, *self.key, bool(want_p and t0 + m == k), energies is not None)
+            sw = Sweeps(m, self.sweeps, *self.key, bool(want_p and t0 + m == k), energies is not None, product_mode())
             args = (self.v, self.p, E[t0 : t0 + m], self.params, lad, sc, sw, np.zeros(1, np.int64), T)
             with run_on(T):
                 (_tempered_par if T > 1 else _tempered_ser)(*args)

@@ -35,6 +35,7 @@ from .draw import P_INPLACE, SAMPLE, SAMPLE_P_INPLACE, binarize_rows, draw_block
 from .jit import OPT, variants
 from .philox import TAG_DATA, TAG_H, TAG_V
 from .records import Batches, Buffers, Optimizer, Params, Plan, random_width
+from .sparse import DENSE, MIN_WIDTH, add_rows, product_mode, support, use_sparse
 from .threads import run_on, shared_chooser
 
 __all__ = ["N_COL_BLOCKS", "TrainKernel", "apply_gradient", "schedule"]
@@ -60,6 +61,96 @@ def _cols(j, n):
     """Columns of block ``j`` of an n-unit layer."""
     w = _width(n)
     return j * w, min(n, (j + 1) * w)
+
+
+# ------------------------------------------------------------- products with a 0/1 operand
+@nb.njit(inline="always", nogil=True)
+def _sparse_on(mode, nh):
+    """Whether a run keeps the supports of ``V``'s rows (:mod:`~rbmlib._engine.sparse`): some of its
+    products may then sum rows. Gated by the hidden block width, the narrowest output."""
+    return mode != DENSE and _width(nh) >= MIN_WIDTH
+
+
+@nb.njit(**OPT)
+def _supports(V, r0, r1, blk, buf):
+    """The active units of ``V[r0:r1]`` in visible block ``blk`` (after the rows were written)."""
+    w0, w1 = _cols(blk, V.shape[1])
+    for r in range(r0, r1):
+        buf.NV[r, blk] = support(V[r], w0, w1, buf.IV[r])
+
+
+@nb.njit(**OPT)
+def _up_rows(r0, r1, W, c0, c1, mode, buf):
+    """``H[r0:r1, c0:c1] = V[r0:r1] @ W[:, c0:c1]``: row sums over the supports if sparse, else sgemm."""
+    V, H = buf.V, buf.H
+    nv = V.shape[1]
+    nbv = buf.NV.shape[1]
+    if _sparse_on(mode, W.shape[1]):
+        on = 0
+        for r in range(r0, r1):
+            for blk in range(nbv):
+                on += buf.NV[r, blk]
+        if use_sparse(on, (r1 - r0) * nv, c1 - c0, mode):
+            for r in range(r0, r1):
+                hr = H[r, c0:c1]
+                hr[:] = 0.0
+                for blk in range(nbv):
+                    w0 = _cols(blk, nv)[0]
+                    add_rows(hr, W, buf.IV[r], w0, w0 + buf.NV[r, blk], c0, c1)
+            return
+    mm(V[r0:r1], W[:, c0:c1], H[r0:r1, c0:c1])
+
+
+@nb.njit(**OPT)
+def _scatter(i, out, beta, mode, opt, buf):
+    """``out = beta out + Vc^T Ht`` for visible block ``i`` (``Vc``: ``V``'s block, centred by ``mu`` if
+    centering), by scatter-adds over the supports when the block is sparse; False if it is not (the
+    caller then calls sgemm).
+
+    ``Vc^T Ht = V^T Ht - mu (1^T Ht)``: the centring is a rank-one term. Each weight row ``j``
+    gets the rows of ``Ht`` of the samples whose unit ``j`` is on, eight per pass.
+    """
+    V, H = buf.V, buf.H
+    N, nh = H.shape
+    nv = V.shape[1]
+    w0, w1 = _cols(i, nv)
+    n = w1 - w0
+    if not _sparse_on(mode, nh):
+        return False
+    on = 0
+    for r in range(N):
+        on += buf.NV[r, i]
+    if not use_sparse(on, N * n, nh, mode):
+        return False
+    cc, ci = buf.CC[i], buf.CI[i]
+    cc[:] = 0
+    for r in range(N):  # the supports by row -> by unit (rows in order)
+        ir = buf.IV[r]
+        for q in range(w0, w0 + buf.NV[r, i]):
+            j = ir[q] - w0
+            ci[j, cc[j]] = r
+            cc[j] += 1
+    f = out.dtype.type
+    centering = opt.mu.shape[0] > 0
+    s = buf.SC[i]
+    if centering:
+        s[:] = 0.0
+        for r in range(N):
+            hr = H[r]
+            for c in range(nh):
+                s[c] += hr[c]
+    bt = f(beta)
+    for j in range(n):
+        o = out[j]
+        if beta != 1.0:
+            for c in range(nh):
+                o[c] *= bt
+        add_rows(o, H, ci[j], 0, cc[j], 0, nh)
+        if centering:
+            mj = opt.mu[w0 + j]
+            for c in range(nh):
+                o[c] -= mj * s[c]
+    return True
 
 
 # ----------------------------------------------------------------- the step's three parts
@@ -105,7 +196,7 @@ def _prep_cols(j, lr, B, opt, buf):
 
 
 @nb.njit(**OPT)
-def _update_rows(i, lr, B, params, opt, buf):
+def _update_rows(i, lr, B, params, opt, buf, mode):
     """Weights of visible block i and their biases a; partial sums for the hidden biases (qp, dbp)."""
     V, H, W, mu, lam = buf.V, buf.H, params.W, opt.mu, opt.lam
     f = W.dtype.type
@@ -147,7 +238,8 @@ def _update_rows(i, lr, B, params, opt, buf):
     dbp = buf.dbp[i].reshape((1, nh))
     if opt.momentum != 0.0:
         Vi = opt.vel_W[w0:w1]
-        mm_at(V[:, w0:w1], H, Vi, 1.0, mom)  # vel_W <- momentum vel_W + Vc^T Ht
+        if not _scatter(i, Vi, mom, mode, opt, buf):
+            mm_at(V[:, w0:w1], H, Vi, 1.0, mom)  # vel_W <- momentum vel_W + Vc^T Ht
         for r in range(n):
             vr = Vi[r]
             wr = Wi[r]
@@ -172,7 +264,8 @@ def _update_rows(i, lr, B, params, opt, buf):
                 for r in range(N):
                     g[r] += buf.gp[jj, r]
             mm_at(V[:, w0:w1], g.reshape((N, 1)), da2, -1.0, 1.0)  # da -= Vc^T Ht lam
-        mm_at(V[:, w0:w1], H, Wi, 1.0, 1.0 - lr * wd)  # W <- (1 - lr wd) W + Vc^T Ht
+        if not _scatter(i, Wi, 1.0 - lr * wd, mode, opt, buf):
+            mm_at(V[:, w0:w1], H, Wi, 1.0, 1.0 - lr * wd)  # W <- (1 - lr wd) W + Vc^T Ht
     ai = params.a[w0:w1]
     for c in range(n):
         ai[c] += da[c]
@@ -215,13 +308,16 @@ def _update_hidden(j, B, params, opt, buf):
 
 
 @nb.njit(**OPT)
-def _apply(B, lr, params, opt, buf):
+def _apply(B, lr, mode, params, opt, buf):
     """One update from the phases in buf.V, buf.H (the three parts of the fused kernel, serially)."""
     nv, nh = params.W.shape
+    if _sparse_on(mode, nh):
+        for i in range(buf.NV.shape[1]):
+            _supports(buf.V, 0, buf.V.shape[0], i, buf)
     for j in range(buf.gp.shape[0]):
         _prep_cols(j, lr, B, opt, buf)
     for i in range(buf.qp.shape[0]):
-        _update_rows(i, lr, B, params, opt, buf)
+        _update_rows(i, lr, B, params, opt, buf, mode)
     for j in range(buf.gp.shape[0]):
         _update_hidden(j, B, params, opt, buf)
 
@@ -246,6 +342,11 @@ def buffers(B: int, C: int, nv: int, nh: int, dtype) -> Buffers:
         QH=z((nbh, ch), dtype),
         GS=z((nbv, B + C), dtype),
         DA=z((nbv, 2 * cv), dtype),
+        IV=z((B + C, nv), np.int32),
+        NV=z((B + C, nbv), np.int32),
+        CI=z((nbv, cv, B + C), np.int32),
+        CC=z((nbv, cv), np.int32),
+        SC=z((nbv, nh), dtype),
     )
 
 
@@ -284,7 +385,8 @@ def apply_gradient(params: Params, V, H, B: int, lr: float, opt: Optimizer) -> N
     nv, nh = params.W.shape
     buf = buffers(int(B), V.shape[0] - int(B), nv, nh, params.W.dtype)
     buf.V[:], buf.H[:] = V, H
-    _apply(int(B), float(lr), params, opt, buf)
+    binary = bool(np.all((buf.V == 0) | (buf.V == 1)))
+    _apply(int(B), float(lr), product_mode() if binary else DENSE, params, opt, buf)
 
 
 # ------------------------------------------------------------------- the fused kernel
@@ -299,7 +401,7 @@ def _phase(kind, blk, t, step, bat, params, opt, plan, buf):
     none = np.empty(0, W.dtype)
     if kind == WEIGHTS:
         if t >= 0:
-            _update_rows(blk, bat.lrs[t], B, params, opt, buf)
+            _update_rows(blk, bat.lrs[t], B, params, opt, buf, plan.products)
         if t + 1 < bat.lrs.shape[0]:
             w0, w1 = _cols(blk, nv)
             idx = bat.perm[(t + 1) * B : (t + 2) * B]
@@ -308,12 +410,16 @@ def _phase(kind, blk, t, step, bat, params, opt, plan, buf):
                 binarize_rows(bat.Xu, idx, buf.V, w0, w1, rnd)
             else:
                 binarize_rows(bat.Xf, idx, buf.V, w0, w1, rnd)
+            if _sparse_on(plan.products, nh):
+                _supports(buf.V, 0, B, blk, buf)
     elif kind == DOWN:
         c0, c1 = _cols(blk, nv)
         mm_bt(plan.chains if plan.pcd else buf.HS, W[c0:c1], buf.PV[:, c0:c1])
         visible = layer(a, none, none, np.empty((0, nv), np.uint8))
         rnd = words(buf.U[blk], TAG_V, step, it, key)
         draw_block(buf.PV, buf.V, buf.PV, rows(0, B, 0, 0, C), c0, c1, visible, rnd, SAMPLE)
+        if _sparse_on(plan.products, nh):
+            _supports(buf.V, B, B + C, blk, buf)
     else:
         c0, c1 = _cols(blk, nh)
         hidden = layer(b, none, none, np.empty((0, nh), np.uint8))
@@ -321,11 +427,11 @@ def _phase(kind, blk, t, step, bat, params, opt, plan, buf):
         if kind == DATA:
             if t > 0:
                 _update_hidden(blk, B, params, opt, buf)
-            mm(buf.V[:B], W[:, c0:c1], H[:B, c0:c1])
+            _up_rows(0, B, W, c0, c1, plan.products, buf)
             mode = P_INPLACE if plan.pcd else SAMPLE_P_INPLACE
             draw_block(H, HS, H, rows(0, 0, 0, 0, B), c0, c1, hidden, words(buf.U[blk], TAG_H, 0, it, key), mode)
         elif kind == MODEL:
-            mm(buf.V[B:], W[:, c0:c1], H[B:, c0:c1])
+            _up_rows(B, B + C, W, c0, c1, plan.products, buf)
             last = step == plan.k - 1
             rnd = words(buf.U[blk], TAG_H, step + 1, it, key)
             if plan.pcd:
@@ -403,7 +509,7 @@ class TrainKernel:
         if pcd and (chains.dtype != dt or not chains.flags.c_contiguous or chains.shape[1:] != (nh,)):
             raise TypeError("chains must be C-contiguous (n_chains, n_hidden) arrays of the model's dtype")
         self.params, self.opt, self.key = params, opt, (int(key[0]), int(key[1]))
-        self.plan = Plan(B, int(k), pcd, chains if pcd else np.zeros((0, nh), dt))
+        self.plan = Plan(B, int(k), pcd, chains if pcd else np.zeros((0, nh), dt), product_mode())
         C = chains.shape[0] if pcd else B
         self.buf = buffers(B, C, nv, nh, dt)
         shape = ("train", B, C, int(k), pcd, nv, nh, dt.str)
