@@ -175,6 +175,24 @@ def test_gibbs_on_the_sparse_path_samples_the_model_exactly():
     assert _chi2_pvalue(run.snapshots[30][0], _log_p(_wide_rbm(seed=7))) < 1e-6
 
 
+def test_clamped_gibbs_on_the_sparse_path_samples_the_conditional_exactly():
+    """Units 0 and 3 clamped at (1, 0): the free units follow p(v_free | v_0 = 1, v_3 = 0)."""
+    rbm = _wide_rbm(seed=8)
+    clamp = np.zeros(6, bool)
+    clamp[[0, 3]] = True
+    v = np.zeros((4000, 6))
+    v[:, 0] = 1.0
+    chains = F.GibbsChains(rbm.W, rbm.a, rbm.b, v, (3, 4), clamp=clamp)
+    with products("sparse"):
+        chains.run(30, want_p=False)
+    assert np.all(v[:, 0] == 1) and np.all(v[:, 3] == 0)
+    log_p = _log_p(rbm)
+    states = all_states(6)
+    keep = (states[:, 0] == 1) & (states[:, 3] == 0)
+    log_q = log_p[keep] - logsumexp(log_p[keep])
+    assert _chi2_pvalue(v[:, ~clamp], log_q) > 1e-4
+
+
 def test_tempering_on_the_sparse_path_samples_the_model_exactly():
     rbm = _wide_rbm()
     with products("sparse"):

@@ -7,17 +7,19 @@ about 100 rows of ``W`` out of 784, and the 0/1 half of the weight gradient,
 active units only. :func:`add_rows` is the one primitive of both: ``acc += X[ir[q0]] + ...
 + X[ir[q1 - 1]]``, eight rows per pass over ``acc``.
 
-Why by hand: no library has a 0/1-times-dense product. scipy.sparse's CSR products are
-single-threaded but allocate their output and convert the 0/1 operand from dense each
-call; BLAS has no gather. Measured (one core, float32, 64 rows x 784 visible units times a
-200-column block of ``W``, 13 % of units on): sgemm 135 us, :func:`add_rows` 73 us plus
-the support (the list of active units), which is built once where the 0/1 rows are
-written. The sum is limited by reading the selected rows of ``W`` from the L2 cache
-(about 70 GB/s here), where a GEMM reuses each element of ``W`` from registers across
-rows: so the sparse path is about 1.9x faster at 13 % density, breaks even near 25 %, and
-loses on narrow blocks, where the per-row overhead dominates. The hidden layer of a trained
-model is about half on (``best``: 0.505 in its Gibbs chains, against 0.159 for the visible
-layer), so the down pass :math:`h W^\top` stays sgemm.
+Why by hand: BLAS has no 0/1-times-dense product, and scipy.sparse's CSR product is
+slower (``benchmarks/sparse_crossover.py``, 512 rows at 400-500 columns, 10-15 % density:
+0.51-0.76x sgemm with the block already in CSR, 1.24-1.64x converting it, against
+0.27-0.40x for these row sums; it also allocates its output).
+
+The row sums are limited by reading the selected rows of ``W`` from the L2 cache, where
+a GEMM reuses each element of ``W`` from registers across rows: in the same script (one
+core, 512 rows, 784 visible units) they cost about 0.3x sgemm at 10 % density and 0.4x
+at 15 % for outputs of 400-500 columns, and break even near 40 %; narrower outputs break
+even near 30 % (128 columns), and at 10 hidden units the per-row overhead makes them
+slower at any density. The hidden layer of
+a trained model is about half on (``best``: 0.505 in its Gibbs chains, against 0.159 for
+the visible layer), so the down pass :math:`h W^\top` stays sgemm.
 
 The choice is made per block of a product from the measured density of its 0/1 operand
 (:func:`use_sparse`), so the same data give the same path and the same bits on any number
@@ -54,8 +56,11 @@ AUTO, DENSE, SPARSE = 0, 1, 2
 #: (at 10 hidden units they are slower than sgemm at any density).
 MIN_WIDTH = 64
 
-#: The cost model of the row sums against sgemm, fitted to ``benchmarks/sparse_crossover.py``
-#: (one core, blocks of 512 rows, densities 0.1-0.35, widths 64-500): time ratio
+#: The cost model of the row sums against sgemm, fitted by hand to a first run of the
+#: measurement that ``benchmarks/sparse_crossover.py`` makes (one core, blocks of 512 rows,
+#: densities 0.1-0.35, widths 64-500; two runs of that script's least-squares fit on
+#: 2026-12-07 gave slopes 2.24-2.44 and fixed terms 20-23 / w, whose thresholds are within
+#: 0.05 of these): time ratio
 #: :math:`\approx \rho\,(2.3 + 50/w) + 20/w` at density :math:`\rho` and output width
 #: :math:`w`. Row sums are taken where the ratio is below ``COST_MARGIN``: density up to
 #: 0.36 at 500 columns, 0.31 at 200, 0.19 at 64.

@@ -22,6 +22,13 @@ depend on the layer's size only, so the bits do not depend on the thread count):
 
 Before the first batch, WEIGHTS only binarises; after the last, HIDDEN updates the hidden
 biases. :func:`schedule` lists the phases of a run of batches in order.
+
+Products with ``V`` (its rows are 0/1 in every phase that multiplies them) may take row
+sums instead of sgemm (:mod:`~rbmlib._engine.sparse`): where WEIGHTS binarises and DOWN
+draws a block of ``V``, the block's active units are listed (``IV``, ``NV``); DATA and
+MODEL then sum the rows of ``W`` they select (:func:`_up_rows`), and WEIGHTS adds the rows
+of ``Ht`` into the weight rows of the active units (:func:`_scatter`), each product
+choosing its path from the listed counts.
 """
 
 from __future__ import annotations
