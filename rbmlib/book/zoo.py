@@ -42,7 +42,7 @@ __all__ = [
 
 #: Bump when a change to the training code changes what a configuration produces (5: the
 #: monitor sets are binarised by the engine's rule, so the histories differ; 6: products
-#: with a 0/1 operand sum rows of ``W`` (:mod:`rbmlib._engine.sparse`), which rounds
+#: with a 0/1 operand sum rows of ``W`` (``rbmlib/_engine/sparse.py``), which rounds
 #: differently from sgemm, and pixel means are summed as integers).
 TRAINING_VERSION = 6
 
