@@ -276,4 +276,4 @@ class Buffers(NamedTuple):
     NV: np.ndarray  # (B + C, visible blocks), int32: how many
     CI: np.ndarray  # (visible blocks, block width, B + C), int32: each visible unit's active rows
     CC: np.ndarray  # (visible blocks, block width), int32: how many
-    SC: np.ndarray  # (visible blocks, n_hidden): column sums of Ht (the centring's rank-one term)
+    SC: np.ndarray  # (n_hidden,): column sums of Ht when centring (the rank-one term of the row sums)

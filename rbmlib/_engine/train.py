@@ -139,13 +139,7 @@ def _scatter(i, out, beta, mode, opt, buf):
             cc[j] += 1
     f = out.dtype.type
     centering = opt.mu.shape[0] > 0
-    s = buf.SC[i]
-    if centering:
-        s[:] = 0.0
-        for r in range(N):
-            hr = H[r]
-            for c in range(nh):
-                s[c] += hr[c]
+    s = buf.SC  # 1^T Ht, summed by _prep_cols
     bt = f(beta)
     for j in range(n):
         o = out[j]
@@ -162,8 +156,9 @@ def _scatter(i, out, beta, mode, opt, buf):
 
 # ----------------------------------------------------------------- the step's three parts
 @nb.njit(**OPT)
-def _sum_and_scale(H, r0, r1, c0, c1, acc, scale, centering, lm):
-    """acc += the column sums of H[r0:r1, c0:c1]; then those entries <- scale (h - lam), or scale h."""
+def _sum_and_scale(H, r0, r1, c0, c1, acc, scale, centering, lm, tsum):
+    """acc += the column sums of H[r0:r1, c0:c1]; then those entries <- scale (h - lam) (and tsum += their
+    column sums, the centring's rank-one term of the row sums), or scale h."""
     n = c1 - c0
     for r in range(r0, r1):
         hr = H[r, c0:c1]
@@ -171,6 +166,7 @@ def _sum_and_scale(H, r0, r1, c0, c1, acc, scale, centering, lm):
             for c in range(n):
                 acc[c] += hr[c]
                 hr[c] = scale * (hr[c] - lm[c])
+                tsum[c] += hr[c]
         else:
             for c in range(n):
                 acc[c] += hr[c]
@@ -189,13 +185,15 @@ def _prep_cols(j, lr, B, opt, buf):
     ph = buf.PH[c0:c1]
     sh = buf.SH[c0:c1]
     lm = lam[c0:c1]
+    ts = buf.SC[c0:c1]
     ph[:] = 0.0
     sh[:] = 0.0
+    ts[:] = 0.0
     centering = opt.mu.shape[0] > 0
     # Raw sums and the transform in one pass; for the model rows, (-sm) (h - lam) is bit for bit
     # sm (lam - h): IEEE negation is exact.
-    _sum_and_scale(H, 0, B, c0, c1, ph, sd, centering, lm)
-    _sum_and_scale(H, B, N, c0, c1, sh, -sm, centering, lm)
+    _sum_and_scale(H, 0, B, c0, c1, ph, sd, centering, lm, ts)
+    _sum_and_scale(H, B, N, c0, c1, sh, -sm, centering, lm, ts)
     for c in range(n):
         sh[c] = sd * ph[c] - sm * sh[c]
     if centering:
@@ -353,7 +351,7 @@ def buffers(B: int, C: int, nv: int, nh: int, dtype) -> Buffers:
         NV=z((B + C, nbv), np.int32),
         CI=z((nbv, cv, B + C), np.int32),
         CC=z((nbv, cv), np.int32),
-        SC=z((nbv, nh), dtype),
+        SC=z(nh, dtype),
     )
 
 
