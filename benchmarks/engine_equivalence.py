@@ -109,12 +109,12 @@ def main(argv=None) -> int:
         with threads(args.threads), old._fast.threads(args.threads):
             a = runs(old, new=False)
             loop = importlib.import_module("rbmlib.train.loop")
-            integer_means, loop._pixel_means = loop._pixel_means, _float32_means
+            integer_means, loop.pixel_means = loop.pixel_means, _float32_means
             try:
                 with products("dense"):
                     b = runs(rbmlib, new=True)
             finally:
-                loop._pixel_means = integer_means
+                loop.pixel_means = integer_means
     bad = [k for k in a if not np.array_equal(a[k], b[k])]
     for k in a:
         print(f"{'identical' if k not in bad else 'DIFFERENT'}  {k}")

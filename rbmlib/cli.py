@@ -167,6 +167,9 @@ def _train(args) -> int:
             resume=args.resume,
             progress=not args.no_progress,
         )
+        if base.then is not None:  # a second stage with another negative phase (e.g. ``equilibrium``)
+            record["then"] = base.then.to_dict()
+            base.then.run(rbm, images, rng=args.seed, progress=not args.no_progress)
     except KeyboardInterrupt:
         rbm.save(args.out, record)
         done = len(rbm.metadata.get("history", []))
@@ -179,6 +182,9 @@ def _train(args) -> int:
         "recon_error": history[-1]["recon_error"],
         "seconds_per_epoch": float(np.mean([r["seconds"] for r in history])),
     }
+    if base.then is not None:
+        later = rbm.metadata["phases"][-1]["history"]
+        summary.update(then=base.then.phase, then_epochs=len(later), then_seconds=sum(r["seconds"] for r in later))
     print(json.dumps(summary))
     return 0
 

@@ -46,6 +46,7 @@ __all__ = [
     "base_biases",
     "independent_pixel_biases",
     "ParallelTempering",
+    "rebalance_ladder",
     "tune_ladder",
     "SampleRun",
     "sample",
@@ -261,6 +262,30 @@ def _check_betas(betas) -> np.ndarray:
     return betas
 
 
+def rebalance_ladder(betas, acceptance) -> np.ndarray:
+    r"""The ladder ``betas`` with its gaps rescaled towards equal swap acceptance.
+
+    Each gap :math:`\beta_{r+1} - \beta_r` is multiplied by :math:`e^{2(A_r - \bar A)}`,
+    :math:`A_r` its measured acceptance, and the ladder is renormalised to run from 0 to 1:
+    a gap whose swaps are accepted more often than average widens, one below average
+    narrows (in the spirit of Vousden, Farr & Mandel, 2016).
+
+    Parameters
+    ----------
+    betas : array_like, shape (R,)
+    acceptance : array_like, shape (R - 1,)
+
+    Returns
+    -------
+    ndarray, shape (R,)
+    """
+    acc = np.asarray(acceptance, dtype=np.float64)
+    gaps = np.diff(np.asarray(betas, dtype=np.float64)) * np.exp(2.0 * (acc - acc.mean()))
+    out = np.concatenate([[0.0], np.cumsum(gaps / gaps.sum())])
+    out[-1] = 1.0
+    return out
+
+
 def tune_ladder(
     rbm: RBM,
     base,
@@ -318,10 +343,7 @@ def tune_ladder(
     while True:
         pt = ParallelTempering(rbm, betas, base, n_chains, rng=rng)
         for _ in range(rounds):
-            acc = measure(pt)
-            gaps = np.diff(pt.betas) * np.exp(2.0 * (acc - acc.mean()))
-            betas = np.concatenate([[0.0], np.cumsum(gaps / gaps.sum())])
-            betas[-1] = 1.0
+            betas = rebalance_ladder(pt.betas, measure(pt))
             pt.set_betas(betas)
         acc = measure(pt)
         if acc.min() >= 0.9 * target or R >= max_replicas:

@@ -37,6 +37,7 @@ def main(argv=None):
     model_path, record_path = MODELS_DIR / f"{args.name}.npz", MODELS_DIR / f"{args.name}.json"
     rbm = RBM.load(args.model)
     history = rbm.metadata.get("history", [])
+    later = [row for stage in rbm.metadata.get("phases", []) for row in stage["history"]]  # a second stage
     commit = (
         args.commit
         or subprocess.run(
@@ -47,12 +48,13 @@ def main(argv=None):
     record = {
         "command": args.command,
         "seed": rbm.metadata.get("seed"),
-        "recipe": rbm.metadata.get("recipe"),
+        "recipe": rbm.metadata.get("recipe") or args.name,
         "commit": commit,
         "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
         "config": rbm.metadata.get("config"),
         "epochs_done": len(history),
-        "train_seconds": round(sum(r["seconds"] for r in history), 1),
+        "train_seconds": round(sum(r["seconds"] for r in [*history, *later]), 1),
+        **({"then": rbm.metadata.get("then"), "then_epochs_done": len(later)} if later else {}),
         "note": args.note,
     }
     record_path.write_text(json.dumps(record, indent=2) + "\n")

@@ -27,7 +27,8 @@ from ..data import SHA256, binarized_test_set, load_mnist
 from ..evaluate import log_likelihood, log_partition
 from ..model import RBM, ModelFileError
 from ..pretrained import PRETRAINED, load_pretrained
-from ..train import TrainConfig, fit, recipe
+from ..train import RECIPES, Recipe, TrainConfig, fit
+from ..train import recipe as get_recipe
 
 __all__ = [
     "TRAINING_VERSION",
@@ -36,6 +37,7 @@ __all__ = [
     "require_seed",
     "model_key",
     "trained_model",
+    "recipe_model",
     "book_model",
     "cached_result",
 ]
@@ -134,6 +136,61 @@ def trained_model(
     return cached_artifact(path, RBM.load, build)
 
 
+def recipe_model(name: str, *, rng: int = 0, recipe: Recipe | None = None, progress: bool = True, data_dir=None) -> RBM:
+    """The recipe ``name`` trained with seed ``rng`` on MNIST, both its stages, from the cache or trained now.
+
+    The first stage is :func:`trained_model` with the recipe's configuration (file
+    ``<name>-seed<rng>-...``, or the name of the recipe without a second stage that it
+    equals); a second stage (:class:`rbmlib.train.PhaseStage`) continues from
+    it and is cached under a key of the first stage's key and the stage's settings.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`rbmlib.train.RECIPES`, or the name (file prefix) of ``recipe``.
+    rng : int
+        Seed of the initial parameters and of both stages.
+    recipe : rbmlib.train.Recipe, optional
+        A recipe not in :data:`rbmlib.train.RECIPES` (a candidate of the recipe search).
+    progress : bool
+    data_dir : path, optional
+
+    Returns
+    -------
+    RBM
+    """
+    seed = require_seed(rng)
+    r = get_recipe(name) if recipe is None else recipe
+    settings = _settings(r.config)
+    # a first stage that is a recipe of its own (``best`` for ``equilibrium``) shares its file
+    same = [k for k, o in RECIPES.items() if o.then is None and (o.n_hidden, o.config) == (r.n_hidden, r.config)]
+    first = trained_model(
+        n_hidden=r.n_hidden,
+        rng=seed,
+        name=f"{(same or [name])[0]}-seed{seed}",
+        progress=progress,
+        data_dir=data_dir,
+        **settings,
+    )
+    if r.then is None:
+        return first
+    first_key = model_key(
+        dict(settings, n_hidden=r.n_hidden, exact_log_likelihood=False), rng=seed
+    )  # as trained_model's
+    stage = r.then.to_dict()
+    key = model_key({"first": first_key, "then": stage}, rng=seed)
+    path = cache_dir() / f"{name}-seed{seed}-then-{r.n_hidden}h-{key}.npz"
+
+    def build(path):
+        images, _ = load_mnist("train", data_dir=data_dir)
+        rbm = first.copy()
+        r.then.run(rbm, images, rng=seed, progress=progress)
+        rbm.save(path, {"cache_key": key, "then": stage, "seed": seed})
+        return rbm
+
+    return cached_artifact(path, RBM.load, build)
+
+
 def _exact_test_ll_callback(data_dir):
     """Per-epoch exact average test log-likelihood (test set: :func:`rbmlib.data.binarized_test_set`)."""
     v = binarized_test_set(data_dir)
@@ -165,7 +222,7 @@ def book_model(name: str, *, retrain: bool = False, progress: bool = True, data_
             if not retrain:
                 raise
             warnings.warn(f"{err}; training the {name!r} recipe instead", RuntimeWarning, stacklevel=2)
-        r = recipe(name)
+        r = get_recipe(name)
         return trained_model(
             name=name, n_hidden=r.n_hidden, progress=progress, data_dir=data_dir, **_settings(r.config)
         )

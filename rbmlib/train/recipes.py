@@ -1,4 +1,5 @@
-"""Named training recipes: a hidden-layer size and a :class:`~rbmlib.train.config.TrainConfig`."""
+"""Named training recipes: a hidden-layer size, a :class:`~rbmlib.train.config.TrainConfig` and
+optionally a second stage (:class:`PhaseStage`) that continues training with another negative phase."""
 
 from __future__ import annotations
 
@@ -7,23 +8,83 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import RBM
+from ..sampling import independent_pixel_biases
+from . import negative
 from .config import TrainConfig
+from .phased import fit_phase
 
-__all__ = ["RECIPES", "Recipe", "recipe"]
+__all__ = ["RECIPES", "PhaseStage", "Recipe", "recipe"]
+
+#: The negative phases a :class:`PhaseStage` can name.
+PHASES = ("persistent", "tempered", "jarzynski", "restarted")
+
+
+@dataclass(frozen=True)
+class PhaseStage:
+    """A stage of :func:`rbmlib.train.fit_phase` after a recipe's ``fit``.
+
+    Attributes
+    ----------
+    phase : {"persistent", "tempered", "jarzynski", "restarted"}
+        The negative phase (:mod:`rbmlib.train.negative`).
+    epochs : int
+    lr : float
+        Starting learning rate; it decays linearly to 0 over the stage.
+    n_chains : int
+    options : tuple of (name, value) pairs
+        Further arguments of the phase (e.g. ``(("min_age", 1000),)``).
+    """
+
+    phase: str
+    epochs: int
+    lr: float
+    n_chains: int
+    options: tuple = ()
+
+    def __post_init__(self):
+        if self.phase not in PHASES:
+            raise ValueError(f"unknown phase {self.phase!r}; choose one of {', '.join(PHASES)}")
+
+    def make_phase(self, images):
+        """A fresh negative phase of this stage (the tempered phase's base model from ``images``)."""
+        options = dict(self.options)
+        if self.phase == "tempered":
+            return negative.TemperedPhase(independent_pixel_biases(images), self.n_chains, **options)
+        cls = {"persistent": negative.PersistentPhase, "jarzynski": negative.JarzynskiPhase}
+        return cls.get(self.phase, negative.RestartedPhase)(self.n_chains, **options)
+
+    def run(self, rbm: RBM, images, *, rng=None, progress: bool = True) -> list[dict]:
+        """Continue training ``rbm`` in place (:func:`rbmlib.train.fit_phase`)."""
+        return fit_phase(
+            rbm, images, self.make_phase(images), epochs=self.epochs, lr=self.lr, rng=rng, progress=progress
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "phase": self.phase,
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "n_chains": self.n_chains,
+            **dict(self.options),
+        }
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A model size and how to train it: ``fit(recipe.model(rng=0), images, recipe, rng=0)``.
+    """A model size and how to train it: ``fit(recipe.model(rng=0), images, recipe, rng=0)``,
+    then ``recipe.then.run(rbm, images, rng=...)`` if the recipe has a second stage.
 
     Attributes
     ----------
     n_hidden : int
     config : rbmlib.train.config.TrainConfig
+    then : PhaseStage or None
+        A second stage with another negative phase, run after ``fit``.
     """
 
     n_hidden: int
     config: TrainConfig
+    then: PhaseStage | None = None
 
     def model(self, n_visible: int = 784, *, rng=None, dtype=np.float32) -> RBM:
         """A fresh RBM of this recipe's size (initialised as the assignment says)."""
