@@ -20,9 +20,10 @@ __all__ = ["MODELS_DIR", "PRETRAINED", "load_pretrained", "pretrained_record"]
 #: Folder of the committed models: ``<name>.npz`` with its provenance record ``<name>.json``.
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
-#: The committed models: ``best`` (the strongest by test log-likelihood) and ``pcd64`` (the
-#: previous best, kept for comparison).
-PRETRAINED = ("best", "pcd64")
+#: The committed models: ``best`` (the strongest by test log-likelihood), ``pcd64`` (the
+#: previous best, kept for comparison) and ``equilibrium`` (``best`` continued with the
+#: negative phase the recipe search chose for the class mix of its chains).
+PRETRAINED = ("best", "pcd64", "equilibrium")
 
 
 def pretrained_record(name: str) -> dict:
@@ -54,7 +55,7 @@ def load_pretrained(name: str = "best") -> RBM:
 
     Parameters
     ----------
-    name : {"best", "pcd64"}
+    name : {"best", "pcd64", "equilibrium"}
 
     Returns
     -------

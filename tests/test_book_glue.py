@@ -139,7 +139,7 @@ def test_the_book_retrains_a_corrupt_committed_model_only_when_asked(corrupt_mod
     with pytest.warns(RuntimeWarning, match="does not match.*training the 'best' recipe instead"):
         assert zoo.book_model("best", retrain=True, progress=False) == "trained"
     best = recipe("best")
-    assert calls[0]["name"] == "best" and calls[0]["n_hidden"] == best.n_hidden
+    assert calls[0]["name"] == "best-seed0" and calls[0]["n_hidden"] == best.n_hidden
     assert TrainConfig(**{k: v for k, v in calls[0].items() if k in TrainConfig.__dataclass_fields__}) == best.config
 
 
@@ -148,3 +148,23 @@ def test_table_renders_text_and_html():
     text = repr(t)
     assert text.splitlines()[0].split() == ["a", "b"] and "0.12" in text and "22" in text
     assert "<table>" in t._repr_html_() and "0.12" in t._repr_html_()
+
+
+def test_recipe_model_caches_both_stages(tmp_path, monkeypatch, mnist):
+    """A two-stage recipe: the first stage is a trained_model file, the second cached beside it and reused."""
+    from rbmlib.book.zoo import recipe_model
+    from rbmlib.train import PhaseStage, Recipe
+
+    monkeypatch.setenv("RBMLIB_CACHE", str(tmp_path))
+    tiny = Recipe(5, TrainConfig(epochs=1, batch_size=600), PhaseStage("persistent", 1, 0.01, 16))
+    a = recipe_model("tiny", rng=1, recipe=tiny, progress=False)
+    assert len(list(tmp_path.glob("tiny-seed1-5h-*.npz"))) == 1  # the first stage
+    assert len(list(tmp_path.glob("tiny-seed1-then-5h-*.npz"))) == 1  # the second
+    b = recipe_model("tiny", rng=1, recipe=tiny, progress=False)
+    np.testing.assert_array_equal(a.W, b.W)
+    assert b.metadata["then"]["phase"] == "persistent" and b.metadata["phases"][-1]["phase"] == "PersistentPhase"
+    other = recipe_model(
+        "tiny", rng=1, recipe=Recipe(5, tiny.config, PhaseStage("persistent", 1, 0.02, 16)), progress=False
+    )
+    assert not np.array_equal(other.W, a.W)  # another stage is another model, on the same first stage
+    assert len(list(tmp_path.glob("tiny-seed1-5h-*.npz"))) == 1

@@ -10,9 +10,9 @@ from rbmlib.book.search import FIELDS, frontier_figure, load_search, seed_summar
 
 def _row(candidate="c", seed=0, **changes):
     row = dict.fromkeys(FIELDS, 0.0)
-    row.update(candidate=candidate, seed=seed, floor=0.05, tv_1000=0.04, tv_10000=0.06, confidence_1000=-0.01,
-               confidence_10000=-0.04, ll_forward=-84.8, ll_reverse=-84.6, train_seconds=600.0,
-               command="python benchmarks/recipe_search.py", commit="abc")  # fmt: skip
+    row.update(candidate=candidate, then=None, seed=seed, floor=0.05, tv_1000=0.04, tv_10000=0.06,
+               confidence_1000=-0.01, confidence_10000=-0.04, ll_forward=-84.8, ll_reverse=-84.6,
+               train_seconds=600.0, command="python benchmarks/recipe_search.py", commit="abc")  # fmt: skip
     row.update(changes)
     return row
 
@@ -30,7 +30,8 @@ def test_seed_summary_over_seeds():
     c = summary["c"]
     assert c["seeds"] == 3 and c["within floor (1000 / 10,000)"] == "2 / 0"
     assert c["TV, 1000"] == f"{np.mean([0.03, 0.04, 0.08]):.3f} ± {np.std([0.03, 0.04, 0.08], ddof=1):.3f}"
-    assert summary["d"]["seeds"] == 1 and c["training (min)"] == 10
+    assert summary["d"]["seeds"] == 1 and summary["d"]["TV, 1000"] == "0.040 (one seed)"
+    assert c["training, slowest seed (min)"] == 10 and c["test LL (forward)"] == "-84.80 ± 0.00"
 
 
 def test_load_search_checks_the_file(tmp_path):

@@ -21,6 +21,7 @@ __all__ = ["FIELDS", "load_search", "seed_summary", "frontier_figure", "targets_
 #: Every row of the results file holds these.
 FIELDS = (
     "candidate",
+    "then",
     "seed",
     "floor",
     "tv_1000",
@@ -84,9 +85,11 @@ def seed_summary(rows: list[dict]) -> list[dict]:
         mine = [r for r in rows if r["candidate"] == name]
         met = [targets_met(r) for r in mine]
 
-        def stat(key, mine=mine):
+        def stat(key, digits=3, mine=mine):
             x = np.array([r[key] for r in mine], dtype=float)
-            return f"{x.mean():.3f} ± {x.std(ddof=1) if len(x) > 1 else 0.0:.3f}"
+            if len(x) == 1:
+                return f"{x[0]:.{digits}f} (one seed)"
+            return f"{x.mean():.{digits}f} ± {x.std(ddof=1):.{digits}f}"
 
         out.append(
             {
@@ -96,9 +99,12 @@ def seed_summary(rows: list[dict]) -> list[dict]:
                 "TV, 10,000": stat("tv_10000"),
                 "within floor (1000 / 10,000)": f"{sum(m['tv_1000'] for m in met)} / {sum(m['tv_10000'] for m in met)}",
                 "confidence - real's": stat("confidence_10000"),
-                "test LL (forward)": stat("ll_forward").replace(".000", ""),
+                "test LL (forward)": stat("ll_forward", 2),
                 "largest AIS gap": max(abs(r["ll_forward"] - r["ll_reverse"]) for r in mine),
-                "training (min)": max(r["train_seconds"] for r in mine) / 60,
+                "class spread / real's": f"{min(r['spread_min'] for r in mine):.2f}"
+                f"-{max(r['spread_max'] for r in mine):.2f}",
+                "NN to train / real's": float(np.mean([r["nn_train_ratio"] for r in mine])),
+                "training, slowest seed (min)": max(r["train_seconds"] for r in mine) / 60,
             }
         )
     return out

@@ -222,10 +222,7 @@ def book_model(name: str, *, retrain: bool = False, progress: bool = True, data_
             if not retrain:
                 raise
             warnings.warn(f"{err}; training the {name!r} recipe instead", RuntimeWarning, stacklevel=2)
-        r = get_recipe(name)
-        return trained_model(
-            name=name, n_hidden=r.n_hidden, progress=progress, data_dir=data_dir, **_settings(r.config)
-        )
+        return recipe_model(name, progress=progress, data_dir=data_dir)
     if name not in BOOK_MODELS:
         raise ValueError(f"unknown book model {name!r}; choose one of {', '.join([*BOOK_MODELS, *PRETRAINED])}")
     return trained_model(name=name, progress=progress, data_dir=data_dir, **BOOK_MODELS[name])
