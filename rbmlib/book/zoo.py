@@ -147,11 +147,11 @@ def recipe_model(name: str, *, rng: int = 0, recipe: Recipe | None = None, progr
     Parameters
     ----------
     name : str
-        A key of :data:`rbmlib.train.RECIPES`, or the name (file prefix) of ``recipe``.
+        A key of :data:`rbmlib.train.recipes.RECIPES`, or the name (file prefix) of ``recipe``.
     rng : int
         Seed of the initial parameters and of both stages.
     recipe : rbmlib.train.Recipe, optional
-        A recipe not in :data:`rbmlib.train.RECIPES` (a candidate of the recipe search).
+        A recipe not in :data:`rbmlib.train.recipes.RECIPES` (a candidate of the recipe search).
     progress : bool
     data_dir : path, optional
 

@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 
 from ..model import RBM
 
-__all__ = ["TrainingDiverged", "keep_last_good", "pixel_means", "progress_bar"]
+__all__ = ["keep_last_good", "pixel_means", "progress_bar"]  # TrainingDiverged is documented in rbmlib.train
 
 
 class TrainingDiverged(FloatingPointError):

@@ -36,7 +36,7 @@ from .guard import TrainingDiverged, keep_last_good, pixel_means, progress_bar
 from .recipes import Recipe
 from .state import TrainState
 
-__all__ = ["fit", "TrainingDiverged"]
+__all__ = ["fit"]
 
 
 def fit(

@@ -35,7 +35,14 @@ from ..model import RBM
 from ..sampling import ParallelTempering, rebalance_ladder, tune_ladder
 from ..validation import check_int, check_number
 
-__all__ = ["PersistentPhase", "TemperedPhase", "JarzynskiPhase", "RestartedPhase", "systematic_resample"]
+__all__ = [
+    "NegativePhase",
+    "PersistentPhase",
+    "TemperedPhase",
+    "JarzynskiPhase",
+    "RestartedPhase",
+    "systematic_resample",
+]
 
 
 def systematic_resample(weights, n: int, *, rng) -> np.ndarray:
@@ -63,19 +70,25 @@ def systematic_resample(weights, n: int, *, rng) -> np.ndarray:
     return np.searchsorted(cum, points, side="right")
 
 
-class _Phase:
-    """Chains held between updates, as ``v`` (shape (n_chains, n_visible))."""
+class NegativePhase:
+    """The interface of a negative phase, and its plain Gibbs chains ``v`` (shape (n_chains, n_visible)).
+
+    A new phase subclasses it and overrides :meth:`draw` (and, if it needs them, :meth:`start`,
+    :meth:`after_step` and :meth:`diagnostics`); :func:`rbmlib.train.fit_phase` calls nothing else.
+    """
 
     def __init__(self, n_chains: int):
         self.n_chains = check_int(n_chains, "n_chains")
         self.v = None
 
     def start(self, rbm: RBM, *, rng) -> None:
+        """Start the chains (random images) before the first update; ``rng`` is a Generator."""
         self.rng = rng
         self.v = random_bits(self.n_chains, rbm.n_visible, rng=rng, dtype=rbm.dtype)
         self.chains = _engine.GibbsChains(rbm.W, rbm.a, rbm.b, self.v, _engine.key_from(rng))
 
     def draw(self, rbm: RBM) -> np.ndarray:
+        """Advance the chains and return the model rows of this update, shape (C, n_visible)."""
         raise NotImplementedError
 
     def after_step(self, rbm: RBM) -> None:
@@ -86,7 +99,7 @@ class _Phase:
         return {}
 
 
-class PersistentPhase(_Phase):
+class PersistentPhase(NegativePhase):
     """PCD-k: ``n_chains`` persistent Gibbs chains, ``k`` sweeps before every update."""
 
     def __init__(self, n_chains: int = 256, k: int = 1):
@@ -98,7 +111,7 @@ class PersistentPhase(_Phase):
         return self.v
 
 
-class RestartedPhase(_Phase):
+class RestartedPhase(NegativePhase):
     r"""Chains from uniformly random images, restarted after ``max_age`` sweeps; model rows ``min_age`` or older.
 
     The chains' ages are staggered evenly over :math:`[0, \text{max\_age})`, every update
@@ -150,7 +163,7 @@ class RestartedPhase(_Phase):
         return self.v[self.age >= self.min_age]
 
 
-class TemperedPhase(_Phase):
+class TemperedPhase(NegativePhase):
     r"""The :math:`\beta = 1` replicas of parallel tempering, on a ladder that follows the model.
 
     ``n_chains`` tempered systems from the independent-pixel model ``base``
@@ -195,7 +208,7 @@ class TemperedPhase(_Phase):
         return self.pt.v_model
 
     @v.setter
-    def v(self, value) -> None:  # set by _Phase.__init__ before the sampler exists
+    def v(self, value) -> None:  # set by NegativePhase.__init__ before the sampler exists
         pass
 
     def draw(self, rbm: RBM) -> np.ndarray:
@@ -224,7 +237,7 @@ class TemperedPhase(_Phase):
         return {"n_replicas": self.pt.n_replicas, "swap_min": float(acc.min()), "swap_mean": float(acc.mean())}
 
 
-class JarzynskiPhase(_Phase):
+class JarzynskiPhase(NegativePhase):
     r"""Persistent chains with Jarzynski importance weights (Carbone et al., NeurIPS 2023).
 
     PCD's chains lag behind the model: a mode the parameters have just emptied keeps its

@@ -52,7 +52,7 @@ def fit_phase(
     lr : float
     batch_size : int
     lr_schedule : None, "constant", "linear", "cosine" or callable
-        Multiplier of ``lr`` over the run (:data:`rbmlib.train.LR_SCHEDULES`).
+        Multiplier of ``lr`` over the run (:data:`rbmlib.train.config.LR_SCHEDULES`).
     centering : bool
         Centred steps: offsets the pixel means :math:`\mu` and a running mean :math:`\lambda`
         of :math:`p(h \mid v)`, started at its mean over 1000 images.
