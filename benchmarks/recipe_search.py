@@ -68,6 +68,7 @@ from rbmlib.metrics.quality import (
 )
 from rbmlib.sampling import sample
 from rbmlib.train import RECIPES, PhaseStage, Recipe
+from rbmlib.train.phased import training_seconds
 
 EVAL_PARAMS = dict(rng=0, ais_runs=100, ais_betas=5000, ais_seeds=1, reverse=True)
 STEPS = (1000, 10000)
@@ -127,12 +128,6 @@ class Judge:
         out["ll_forward"] = ev["test_log_likelihood"]
         out["ll_reverse"] = ev["test_log_likelihood"] + ev["log_z.log_z"] - ev["reverse_ais.log_z"]
         return out
-
-
-def training_seconds(rbm) -> float:
-    """Seconds of training in the model's histories: the first stage's epochs and any later stage's."""
-    later = [row for stage in rbm.metadata.get("phases", []) for row in stage["history"]]
-    return float(sum(row["seconds"] for row in [*rbm.metadata.get("history", []), *later]))
 
 
 def _commit() -> str:

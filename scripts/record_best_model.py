@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from rbmlib import RBM
 from rbmlib.pretrained import MODELS_DIR, PRETRAINED
+from rbmlib.train.phased import training_seconds
 
 
 def main(argv=None):
@@ -53,7 +54,7 @@ def main(argv=None):
         "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
         "config": rbm.metadata.get("config"),
         "epochs_done": len(history),
-        "train_seconds": round(sum(r["seconds"] for r in [*history, *later]), 1),
+        "train_seconds": round(training_seconds(rbm), 1),
         **({"then": rbm.metadata.get("then"), "then_epochs_done": len(later)} if later else {}),
         "note": args.note,
     }

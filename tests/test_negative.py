@@ -19,6 +19,7 @@ from rbmlib import RBM
 from rbmlib.evaluate import exact_log_probs
 from rbmlib.train import PhaseStage, fit_phase
 from rbmlib.train.negative import JarzynskiPhase, PersistentPhase, RestartedPhase, TemperedPhase, systematic_resample
+from rbmlib.train.phased import training_seconds
 
 ALPHA = 1e-3
 
@@ -273,3 +274,7 @@ def test_a_recipe_with_a_second_stage_trains_both(tmp_path, monkeypatch, capsys)
     rbm = RBM.load(out)
     assert rbm.n_hidden == 5 and rbm.metadata["then"]["phase"] == "jarzynski"
     assert rbm.metadata["phases"][-1]["phase"] == "JarzynskiPhase"
+    stages = [rbm.metadata["history"], rbm.metadata["phases"][-1]["history"]]
+    total = sum(r["seconds"] for h in stages for r in h)
+    assert total > 0
+    assert training_seconds(rbm) == pytest.approx(total)

@@ -23,7 +23,7 @@ from .config import lr_factor
 from .guard import TrainingDiverged, keep_last_good, pixel_means, progress_bar
 from .step import apply_gradient
 
-__all__ = ["fit_phase"]
+__all__ = ["fit_phase", "training_seconds"]
 
 
 def fit_phase(
@@ -115,3 +115,9 @@ def _optimizer(rbm: RBM, x, centering: bool, rng) -> Optimizer:
     sample = binarize(x[rng.choice(len(x), size=min(1000, len(x)), replace=False)], rng=rng)
     lam = rbm.hidden_probs(sample.astype(rbm.dtype)).mean(axis=0)
     return Optimizer.create(nv, nh, rbm.dtype, mu=pixel_means(x), lam=lam)
+
+
+def training_seconds(rbm: RBM) -> float:
+    """Seconds of training recorded in ``rbm``'s metadata: the epochs of ``fit`` and of every later stage."""
+    later = [row for stage in rbm.metadata.get("phases", []) for row in stage["history"]]
+    return float(sum(row["seconds"] for row in [*rbm.metadata.get("history", []), *later]))

@@ -9,14 +9,19 @@ import numpy as np
 
 from ..model import RBM
 from ..sampling import independent_pixel_biases
-from . import negative
 from .config import TrainConfig
+from .negative import JarzynskiPhase, PersistentPhase, RestartedPhase, TemperedPhase
 from .phased import fit_phase
 
 __all__ = ["RECIPES", "PhaseStage", "Recipe", "recipe"]
 
-#: The negative phases a :class:`PhaseStage` can name.
-PHASES = ("persistent", "tempered", "jarzynski", "restarted")
+#: The negative phases a :class:`PhaseStage` can name (:mod:`rbmlib.train.negative`).
+PHASES = {
+    "persistent": PersistentPhase,
+    "tempered": TemperedPhase,
+    "jarzynski": JarzynskiPhase,
+    "restarted": RestartedPhase,
+}
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,8 @@ class PhaseStage:
         """A fresh negative phase of this stage (the tempered phase's base model from ``images``)."""
         options = dict(self.options)
         if self.phase == "tempered":
-            return negative.TemperedPhase(independent_pixel_biases(images), self.n_chains, **options)
-        cls = {"persistent": negative.PersistentPhase, "jarzynski": negative.JarzynskiPhase}
-        return cls.get(self.phase, negative.RestartedPhase)(self.n_chains, **options)
+            return TemperedPhase(independent_pixel_biases(images), self.n_chains, **options)
+        return PHASES[self.phase](self.n_chains, **options)
 
     def run(self, rbm: RBM, images, *, rng=None, progress: bool = True) -> list[dict]:
         """Continue training ``rbm`` in place (:func:`rbmlib.train.fit_phase`)."""
