@@ -1,6 +1,6 @@
 """The recipe search: candidate training methods over seeds, judged by their chains' class mix and their likelihood.
 
-Run on demand (it is not a test; every candidate trains for 12 to 20 minutes per seed on 2 cores)::
+Run on demand (it is not a test; every candidate trains for 10 to 35 minutes per seed on 2 cores)::
 
     .venv/bin/python benchmarks/recipe_search.py [--candidates best best+tempered ...] [--seeds 0 1 2]
 
@@ -16,7 +16,9 @@ Every candidate is a recipe (:class:`rbmlib.train.Recipe`). The ``best+...`` can
 * ``best+restarted`` -- the sampler's own protocol: 1024 chains from random images, restarted
   after 10,000 sweeps, the model term from those at least 1000 sweeps old;
 * ``best+restarted-long`` and ``best+restarted-short`` -- the same pushed harder (5 epochs from
-  lr 1e-3), the model term from chains 500 to 10,000 sweeps old, or 500 to 1500 only.
+  lr 1e-3), the model term from chains 500 to 10,000 sweeps old, or 500 to 1500 only;
+* ``best-1000h`` -- ``best``'s training with 1000 hidden units instead of 500: is the class mix a
+  matter of capacity?
 
 For every candidate and seed the model is trained (or loaded from the model cache,
 ``rbmlib.book.zoo.recipe_model``), then:
@@ -93,6 +95,8 @@ CANDIDATES: dict[str, Recipe] = {
     "best+restarted-short": Recipe(
         500, _BEST.config, PhaseStage("restarted", 5, 1e-3, 1024, (("min_age", 500), ("max_age", 1500)))
     ),
+    # capacity: best's training with twice the hidden units
+    "best-1000h": Recipe(1000, _BEST.config),
 }
 assert CANDIDATES["best+tempered"] == RECIPES["equilibrium"]  # the search's choice, by name in rbmlib
 

@@ -5,7 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from rbmlib.book.search import FIELDS, frontier_figure, load_search, seed_summary, targets_met
+from rbmlib.book.search import (
+    FIELDS,
+    frontier_figure,
+    load_search,
+    method_gap,
+    seed_spread,
+    seed_summary,
+    targets_met,
+)
 
 
 def _row(candidate="c", seed=0, **changes):
@@ -50,3 +58,16 @@ def test_load_search_checks_the_file(tmp_path):
     rows = load_search(path)
     assert [r["candidate"] for r in rows] == ["c", "d"]
     assert len(frontier_figure(rows).axes) == 2
+
+
+def test_seed_spread_and_method_gap():
+    rows = [_row("best", s, tv_1000=tv, tv_10000=0.06) for s, tv in enumerate((0.04, 0.06, 0.08))]
+    rows += [_row("x", s, tv_1000=0.05, tv_10000=t) for s, t in enumerate((0.02, 0.03, 0.04))] + [_row("y")]
+    # sd over seeds, averaged over the candidates with several seeds; the larger of the two lengths
+    assert seed_spread(rows) == pytest.approx(max(np.mean([0.02, 0.0]), np.mean([0.0, 0.01])))
+    assert method_gap(rows, "x") == pytest.approx(0.03)  # 10,000 sweeps: 0.06 against 0.03
+    assert method_gap(rows, "best") == 0
+    with pytest.raises(ValueError, match="'z'"):
+        method_gap(rows, "z")
+    with pytest.raises(ValueError, match="more than one seed"):
+        seed_spread([_row("y")])

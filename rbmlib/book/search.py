@@ -2,7 +2,7 @@
 
 ``python benchmarks/recipe_search.py`` trains every candidate recipe over three seeds and writes
 one row per candidate and seed to ``benchmarks/results/recipe_search.json`` (with the command and
-commit that made it). The chapter cannot retrain fifteen models of 12 to 20 minutes each, so it
+commit that made it). The chapter cannot retrain two dozen models of 10 to 40 minutes each, so it
 reads that file (:func:`load_search`), summarises it over seeds (:func:`seed_summary`), draws the
 frontier of likelihood against class mix (:func:`frontier_figure`) and checks one row against a
 run of its own.
@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["FIELDS", "load_search", "seed_summary", "frontier_figure", "targets_met"]
+__all__ = ["FIELDS", "load_search", "seed_summary", "frontier_figure", "targets_met", "seed_spread", "method_gap"]
 
 #: Every row of the results file holds these.
 FIELDS = (
@@ -108,6 +108,38 @@ def seed_summary(rows: list[dict]) -> list[dict]:
             }
         )
     return out
+
+
+#: The class-mix measures that :func:`seed_spread` and :func:`method_gap` compare.
+TV_KEYS = ("tv_1000", "tv_10000")
+
+
+def seed_spread(rows: list[dict]) -> float:
+    """How much the training seed moves the class mix: the standard deviation of the TV over seeds.
+
+    For each length (1000 and 10,000 sweeps), the standard deviation over seeds (``ddof=1``) is
+    averaged over the candidates trained with more than one seed; the larger of the two is returned.
+    """
+    names = list(dict.fromkeys(r["candidate"] for r in rows))
+    several = [n for n in names if sum(r["candidate"] == n for r in rows) > 1]
+    if not several:
+        raise ValueError("no candidate has more than one seed: the spread across seeds is unknown")
+    return max(
+        float(np.mean([np.std([r[key] for r in rows if r["candidate"] == n], ddof=1) for n in several]))
+        for key in TV_KEYS
+    )
+
+
+def method_gap(rows: list[dict], name: str, reference: str = "best") -> float:
+    """How much a method moves the class mix: the largest difference of mean TV (over seeds) to ``reference``'s."""
+
+    def mean(candidate, key):
+        x = [r[key] for r in rows if r["candidate"] == candidate]
+        if not x:
+            raise ValueError(f"no rows for the candidate {candidate!r}")
+        return float(np.mean(x))
+
+    return max(abs(mean(name, key) - mean(reference, key)) for key in TV_KEYS)
 
 
 def frontier_figure(rows: list[dict]):
