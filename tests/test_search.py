@@ -10,6 +10,7 @@ from rbmlib.book.search import (
     frontier_figure,
     load_search,
     method_gap,
+    seed_mean,
     seed_spread,
     seed_summary,
     targets_met,
@@ -67,6 +68,7 @@ def test_seed_spread_and_method_gap():
     assert seed_spread(rows) == pytest.approx(max(np.mean([0.02, 0.0]), np.mean([0.0, 0.01])))
     assert method_gap(rows, "x") == pytest.approx(0.03)  # 10,000 sweeps: 0.06 against 0.03
     assert method_gap(rows, "best") == 0
+    assert seed_mean(rows, "best", "tv_1000") == pytest.approx(0.06)
     with pytest.raises(ValueError, match="'z'"):
         method_gap(rows, "z")
     with pytest.raises(ValueError, match="more than one seed"):

@@ -16,7 +16,16 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["FIELDS", "load_search", "seed_summary", "frontier_figure", "targets_met", "seed_spread", "method_gap"]
+__all__ = [
+    "FIELDS",
+    "load_search",
+    "seed_summary",
+    "frontier_figure",
+    "targets_met",
+    "seed_spread",
+    "seed_mean",
+    "method_gap",
+]
 
 #: Every row of the results file holds these.
 FIELDS = (
@@ -130,16 +139,17 @@ def seed_spread(rows: list[dict]) -> float:
     )
 
 
+def seed_mean(rows: list[dict], name: str, key: str) -> float:
+    """The mean of ``key`` (e.g. ``"tv_1000"``, ``"ll_forward"``) over the seeds of the candidate ``name``."""
+    x = [r[key] for r in rows if r["candidate"] == name]
+    if not x:
+        raise ValueError(f"no rows for the candidate {name!r}")
+    return float(np.mean(x))
+
+
 def method_gap(rows: list[dict], name: str, reference: str = "best") -> float:
     """How much a method moves the class mix: the largest difference of mean TV (over seeds) to ``reference``'s."""
-
-    def mean(candidate, key):
-        x = [r[key] for r in rows if r["candidate"] == candidate]
-        if not x:
-            raise ValueError(f"no rows for the candidate {candidate!r}")
-        return float(np.mean(x))
-
-    return max(abs(mean(name, key) - mean(reference, key)) for key in TV_KEYS)
+    return max(abs(seed_mean(rows, name, key) - seed_mean(rows, reference, key)) for key in TV_KEYS)
 
 
 def frontier_figure(rows: list[dict]):
